@@ -1,0 +1,145 @@
+"""The one place that judges what kind of value ``log()`` was given.
+
+Three kinds exist: numbers (kept as float64), booleans and text. A key keeps the
+kind of its first value. The fast path in ``Logger.log`` looks a value's type up in
+:data:`FAST_KINDS`; anything else comes here to be normalised or refused.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from .errors import InvalidStepError, InvalidValueError
+
+__all__ = [
+    "BOOL",
+    "FAST_KINDS",
+    "INT_LIMIT",
+    "KIND_NAMES",
+    "KIND_PHRASES",
+    "NUMBER",
+    "TEXT",
+    "describe",
+    "flatten",
+    "normalise",
+    "normalise_step",
+]
+
+NUMBER, BOOL, TEXT = 0, 1, 2
+KIND_NAMES = {NUMBER: "number", BOOL: "bool", TEXT: "text"}
+KIND_PHRASES = {NUMBER: "a number", BOOL: "a bool", TEXT: "text (a str)"}
+
+# Types whose instances need no conversion. An int must also be within INT_LIMIT.
+FAST_KINDS: dict[type, int] = {float: NUMBER, int: NUMBER, bool: BOOL, str: TEXT}
+
+ACCEPTED = "a number, a bool, a str, or a numpy/tensor scalar"
+
+# Beyond this an int cannot be held by a float64 at all.
+INT_LIMIT = 2**1023
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} that is {_article(type(value).__name__)}"
+
+
+def _article(name: str) -> str:
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
+    """Return ``(kind, plain Python value)`` for one logged value.
+
+    Raises
+    ------
+    InvalidValueError
+        If the value is not a number, bool, str or a scalar with ``.item()``.
+    """
+    kind = FAST_KINDS.get(type(value))
+    if kind is not None and type(value) is not int:
+        return kind, value
+    if value is None:
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is None; log {ACCEPTED}, or leave the key out."
+        )
+    if isinstance(value, bool):
+        return BOOL, bool(value)
+    if isinstance(value, str):
+        return TEXT, str(value)
+    if isinstance(value, numbers.Integral):
+        return NUMBER, _int_value(key, value)
+    if isinstance(value, numbers.Real):
+        return NUMBER, float(value)
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (list, tuple, dict, set)):
+        # numpy scalars, 0-d arrays, torch/jax tensors: all expose .item()
+        # and none needs to be imported to be read this way.
+        try:
+            plain = item()
+        except (ValueError, RuntimeError, TypeError) as exc:
+            raise InvalidValueError(
+                f"log(): the value of {key!r} must be {ACCEPTED} "
+                f"(got {describe(value)}; .item() failed: {exc})."
+            ) from None
+        if plain is not value and type(plain) in (int, float, bool, str):
+            return normalise(key, plain)
+    raise InvalidValueError(
+        f"log(): the value of {key!r} must be {ACCEPTED} (got {describe(value)})."
+    )
+
+
+def _int_value(key: str, value: Any) -> float:
+    number = int(value)
+    if not -INT_LIMIT < number < INT_LIMIT:
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is too large to store as a number (got {number:.3e})."
+        )
+    return float(number)
+
+
+def normalise_step(step: Any) -> float:
+    """Return a logged step as a float, refusing anything that is not a finite number."""
+    if type(step) is int or type(step) is float:
+        value = float(step)
+    elif isinstance(step, bool) or not isinstance(step, numbers.Real):
+        item = getattr(step, "item", None)
+        plain = None
+        if callable(item) and not isinstance(step, bool):
+            try:
+                plain = item()
+            except (ValueError, RuntimeError, TypeError):
+                plain = None
+        if plain is None or isinstance(plain, bool) or not isinstance(plain, (int, float)):
+            raise InvalidStepError(
+                f"log(): step must be a finite number or None (got {describe(step)})."
+            )
+        value = float(plain)
+    else:
+        value = float(step)
+    if not math.isfinite(value):
+        raise InvalidStepError(f"log(): step must be a finite number or None (got {step!r}).")
+    return value
+
+
+def flatten(values: dict, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into ``parent/child`` keys, checking every key is a string."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if type(key) is not str and not isinstance(key, str):
+            raise InvalidValueError(
+                f"log(): keys must be non-empty strings (got {describe(key)})."
+            )
+        if not key:
+            raise InvalidValueError("log(): keys must be non-empty strings (got '').")
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if not value:
+                raise InvalidValueError(f"log(): the value of {name!r} is an empty dict.")
+            flat.update(flatten(value, name + "/"))
+        else:
+            flat[str(name)] = value
+    return flat

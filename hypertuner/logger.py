@@ -1,0 +1,402 @@
+"""The write path: ``Logger.log`` keeps every point in memory and mirrors it to disk.
+
+``log()`` only validates and queues: it checks each value's type against its key's
+kind with two dict look-ups, copies the dict and appends it to a queue. The queue
+is drained into the columnar :class:`~hypertuner.series.Series` in batches (when a
+reader asks, when it grows long, and before every flush), and a background thread
+appends what is new to the run file at least once per ``flush_every`` seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .params import coerce as _coerce_params
+from .params import current as _current_params
+from ._base import RunBase, runs_dir
+from ._values import FAST_KINDS, INT_LIMIT, KIND_PHRASES, TEXT, describe, flatten, normalise, normalise_step
+from ._version import __version__
+from .errors import HypertunerWarning, InvalidValueError, RunClosedError
+from .runfile import (
+    DATA_FILE,
+    FORMAT_VERSION,
+    RunWriter,
+    encode_chunk,
+    encode_key,
+    process_start,
+    write_info,
+)
+from .series import Series
+
+__all__ = ["Logger"]
+
+# Drain the queue once it holds this many calls, so memory stays bounded even when
+# nothing reads and the flush interval is long.
+DRAIN_AT = 4096
+
+_ADJECTIVES = (
+    "amber bold brisk calm clever crisp dapper eager fair gentle glad keen lively "
+    "lucid merry nimble noble plucky quick quiet rapid sharp steady sunny swift tidy "
+    "vivid warm wise witty zesty"
+).split()
+_NOUNS = (
+    "badger bison crane dingo egret falcon ferret gecko heron ibis jackal koala lemur "
+    "lynx marten newt ocelot otter panda puffin quail raven seal stoat tapir toucan "
+    "walrus wombat yak zebra"
+).split()
+
+# Integer steps below this convert to float64 exactly; others take the careful path.
+_STEP_LIMIT = 2**53
+
+_open_loggers: set[Logger] = set()
+
+
+@atexit.register
+def _close_open_loggers() -> None:
+    for logger in list(_open_loggers):
+        logger.close()
+
+
+class Logger(RunBase):
+    """Log training metrics to a new run folder, keeping every point.
+
+    Parameters
+    ----------
+    name : str, optional
+        The run's name and folder name; a readable unique one is made if omitted.
+        If a run of that name exists, ``-2``, ``-3``... is appended.
+    dir : str or path, optional
+        The folder to create the run in; defaults to ``$HYPERTUNER_DIR`` or ``./runs``.
+    params : dict, Params or path to a JSON file, optional
+        Hyperparameters to record; defaults to those of the last ``hypertuner.params()``.
+    flush_every : float
+        Seconds between writes to disk (default 1.0); a crash loses at most this much.
+
+    Examples
+    --------
+    >>> with hypertuner.Logger() as logger:
+    ...     for i in range(10):
+    ...         logger.log({"loss": 1 / (i + 1)}, i)
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        dir: str | os.PathLike[str] | None = None,
+        params: Any = None,
+        *,
+        flush_every: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not (isinstance(flush_every, (int, float)) and flush_every > 0):
+            raise ValueError(f"flush_every must be a positive number of seconds (got {flush_every!r})")
+        if params is None:
+            current = _current_params()
+            params_dict = current.to_dict() if current is not None else {}
+        else:
+            params_dict = _coerce_params(params)
+        self._clock = clock
+        now = clock()
+        self._path = _new_run_folder(runs_dir(dir), name, now)
+        self._info = {
+            "format": FORMAT_VERSION,
+            "id": uuid.uuid4().hex,
+            "name": self._path.name,
+            "created": now,
+            "ended": None,
+            "status": "running",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_start": process_start(os.getpid()),
+            "version": __version__,
+            "flush_every": float(flush_every),
+            "params": params_dict,
+        }
+        write_info(self._path, self._info)
+        self._writer = RunWriter(self._path / DATA_FILE)
+
+        self._series: dict[str, Series] = {}
+        self._kinds: dict[str, int] = {}
+        self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # keys tuple -> (the same tuple, value types, positions of ints): calls seen before
+        self._schemas: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[type, ...], tuple[int, ...]]] = {}
+        self._ids: dict[str, int] = {}
+        self._flushed: list[int] = []  # per key id: points already on disk
+        self._defined: list[bool] = []  # per key id: key record already on disk
+        self._queue: collections.deque = collections.deque()
+        self._lock = threading.RLock()  # guards draining the queue into the series
+        self._flush_lock = threading.Lock()  # one flush at a time
+        self._closed = False
+        self._disk_warned = False
+        self._flush_every = float(flush_every)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._flush_loop, name=f"hypertuner-flush-{self.name}", daemon=True
+        )
+        _open_loggers.add(self)
+        self._thread.start()
+
+    # -- writing ------------------------------------------------------------------
+
+    def log(self, values: Mapping[str, Any], step: Any = None) -> None:
+        """Record one value per key at ``step``.
+
+        Parameters
+        ----------
+        values : dict
+            Name -> value: a number, bool, str, or a numpy/tensor scalar. Nested
+            dicts become ``parent/child`` names. A key keeps the kind of its first value.
+        step : int or float, optional
+            The x position; when omitted the wall-clock time of the call is used.
+
+        Raises
+        ------
+        InvalidValueError
+            For a key or value that cannot be stored; nothing of the call is kept.
+        InvalidStepError
+            For a step that is not a finite number.
+        RunClosedError
+            If the logger was closed.
+        """
+        if self._closed:
+            raise RunClosedError(f"log(): run {self.name!r} is closed; create a new Logger")
+        if type(values) is dict:
+            # The fast path: a call whose keys, in this order, and value types were
+            # seen and accepted before needs no per-value Python work at all.
+            keys = tuple(values)
+            row = tuple(values.values())
+            schema = self._schemas.get(keys)
+            if (
+                schema is None
+                or schema[1] != tuple(map(type, row))
+                or (schema[2] and not _ints_fit(row, schema[2]))
+            ):
+                keys, row = self._admit(values)
+            else:
+                keys = schema[0]  # the shared tuple: the drain groups calls by identity
+        else:
+            keys, row = self._admit(values)
+        wall = self._clock()
+        if step is None:
+            step = wall
+        elif type(step) is not int or not -_STEP_LIMIT < step < _STEP_LIMIT:
+            step = normalise_step(step)
+        queue = self._queue
+        queue.append((keys, step, wall, row))
+        if len(queue) >= DRAIN_AT:
+            self._drain()
+
+    def _admit(self, values: Any) -> tuple[tuple[str, ...], tuple]:
+        """The slow path of log(): flatten, normalise, check kinds, define new keys.
+
+        Returns the call's keys and values; remembers its schema when the values
+        were plain Python types, so the next call like it takes the fast path.
+        """
+        if not isinstance(values, Mapping):
+            raise InvalidValueError(
+                f"log() takes a dict of name -> value (got {type(values).__name__}); "
+                "e.g. logger.log({'loss': 0.25}, step)"
+            )
+        flat = flatten(dict(values))
+        plain: dict[str, Any] = {}
+        new: dict[str, int] = {}
+        for key, value in flat.items():
+            kind, plain[key] = normalise(key, value)
+            known = self._kinds.get(key, new.get(key))
+            if known is None:
+                new[key] = kind
+            elif known != kind:
+                raise InvalidValueError(
+                    f"log(): {key!r} was first logged as {KIND_PHRASES[known]}, so its "
+                    f"values must stay {KIND_PHRASES[known]} (got {describe(value)})."
+                )
+        with self._lock:
+            for key, kind in new.items():
+                self._define(key, kind)
+            keys = tuple(plain)
+            keys = self._interned.setdefault(keys, keys)  # the drain groups by identity
+            if type(values) is dict and tuple(values) == keys:
+                types = tuple(map(type, flat.values()))
+                if all(FAST_KINDS.get(t) == self._kinds[k] for k, t in zip(keys, types)):
+                    ints = tuple(i for i, t in enumerate(types) if t is int)
+                    self._schemas[keys] = (keys, types, ints)
+        return keys, tuple(plain.values())
+
+    def _define(self, key: str, kind: int) -> None:
+        self._series[key] = Series(key, kind, sync=self._sync)
+        self._ids[key] = len(self._flushed)
+        self._flushed.append(0)
+        self._defined.append(False)
+        self._kinds[key] = kind
+
+    def _drain(self) -> None:
+        """Move queued calls into the series, in runs of calls that share their keys."""
+        with self._lock:
+            queue = self._queue
+            if not queue:
+                return
+            batch = [queue.popleft() for _ in range(len(queue))]
+            keys_column, steps, walls, rows = zip(*batch)
+            first = keys_column[0]
+            if keys_column.count(first) == len(keys_column):
+                # The usual case: every call logged the same keys.
+                self._store(first, steps, walls, rows)
+                return
+            start = 0
+            for i in range(1, len(batch) + 1):
+                if i == len(batch) or keys_column[i] is not keys_column[start]:
+                    end = i
+                    self._store(keys_column[start], steps[start:end], walls[start:end], rows[start:end])
+                    start = i
+
+    def _store(self, keys: tuple[str, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
+        step_array = np.array(steps, np.float64)
+        wall_array = np.array(walls, np.float64)
+        columns: Any
+        if any(self._kinds[key] == TEXT for key in keys):
+            columns = zip(*rows)
+        else:
+            # All numbers and bools: one C-level conversion for the whole block.
+            columns = np.array(rows, np.float64).T
+        for key, column in zip(keys, columns):
+            self._series[key].extend(step_array, wall_array, column)
+
+    _sync = _drain  # readers see every point logged so far
+
+    # -- flushing -----------------------------------------------------------------
+
+    def flush(self) -> bool:
+        """Write every point not yet on disk. Returns False if the disk refused.
+
+        A refusal warns once (``HypertunerWarning``) and keeps the points in
+        memory; the next flush retries. It never raises into the training loop.
+        """
+        self._drain()
+        with self._flush_lock:
+            parts: list[bytes] = []
+            done: list[tuple[int, int]] = []
+            for key, series in list(self._series.items()):
+                key_id = self._ids[key]
+                start = self._flushed[key_id]
+                steps, walls, values = series.since(start)
+                if not self._defined[key_id]:
+                    parts.append(encode_key(key_id, key, series._kind))
+                if len(steps):
+                    parts.append(encode_chunk(key_id, series._kind, steps, walls, values))
+                done.append((key_id, start + len(steps)))
+            if not parts:
+                return True
+            try:
+                self._writer.append(b"".join(parts))
+            except OSError as exc:
+                if not self._disk_warned:
+                    self._disk_warned = True
+                    warnings.warn(
+                        f"hypertuner could not write run {self.name!r} to {self._path}: "
+                        f"{exc}. Its points are kept in memory and the write is retried "
+                        "at every flush.",
+                        HypertunerWarning,
+                        stacklevel=2,
+                    )
+                return False
+            self._disk_warned = False
+            for key_id, count in done:
+                self._flushed[key_id] = count
+                self._defined[key_id] = True
+            return True
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self._flush_every):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the thread must outlive any one failure
+                pass
+
+    # -- closing ------------------------------------------------------------------
+
+    def close(self, status: str = "finished") -> None:
+        """Flush every point, mark the run finished and release the file.
+
+        Closing twice does nothing. Points the disk refused stay in memory and a
+        warning says so; the run on disk still reopens with what it holds.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        flushed = self.flush()
+        self._writer.close()
+        self._info["status"] = status if flushed else "crashed"
+        self._info["ended"] = self._clock()
+        try:
+            write_info(self._path, self._info)
+        except OSError as exc:
+            warnings.warn(
+                f"hypertuner could not mark run {self.name!r} {status}: {exc}",
+                HypertunerWarning,
+                stacklevel=2,
+            )
+        _open_loggers.discard(self)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._closed
+
+    def __enter__(self) -> Logger:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if error is not None and not isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+            self._info["error"] = f"{type(error).__name__}: {error}"[:1000]
+            self.close("crashed")
+        else:
+            self.close()
+
+
+def _ints_fit(row: tuple, positions: tuple[int, ...]) -> bool:
+    """True if the ints at ``positions`` of ``row`` fit in a float64."""
+    for i in positions:
+        if not -INT_LIMIT < row[i] < INT_LIMIT:
+            return False
+    return True
+
+
+def _new_run_folder(root: Path, name: str | None, now: float) -> Path:
+    """Create and return a run folder that no other logger can also have created."""
+    if name is not None:
+        if not isinstance(name, str) or not name.strip() or name in (".", ".."):
+            raise ValueError(f"name must be a non-empty string (got {name!r})")
+        bad = [c for c in ("/", "\\", "\0") if c in name]
+        if bad:
+            raise ValueError(f"name must not contain {bad[0]!r}, since it names a folder (got {name!r})")
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    for attempt in range(1000):
+        if name is not None:
+            candidate = name if attempt == 0 else f"{name}-{attempt + 1}"
+        else:
+            candidate = f"{stamp}-{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}"
+            if attempt >= 10:
+                candidate += f"-{attempt}"
+        try:
+            (root / candidate).mkdir()
+        except FileExistsError:
+            continue
+        return root / candidate
+    raise FileExistsError(f"could not find a free run name in {root}")

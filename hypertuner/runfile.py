@@ -1,0 +1,358 @@
+"""The run on disk: ``run.json`` and the append-only points file.
+
+``docs/format.md`` describes the bytes. In short, the points file is a 12-byte
+header (magic, format version) followed by records ``length | crc32 | payload``;
+a payload defines a key or carries one chunk of one key's points as little-endian
+columns. Writers only ever append whole records; a reader keeps a byte offset,
+stops cleanly at a torn tail and resumes from there later. No widgets here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._values import BOOL, KIND_NAMES, NUMBER, TEXT
+from .errors import RunFormatError, RunNotFoundError
+
+__all__ = [
+    "DATA_FILE",
+    "FORMAT_VERSION",
+    "INFO_FILE",
+    "Chunk",
+    "RunReader",
+    "RunWriter",
+    "encode_chunk",
+    "encode_key",
+    "live_status",
+    "process_start",
+    "read_info",
+    "write_info",
+]
+
+FORMAT_VERSION = 1
+INFO_FILE = "run.json"
+DATA_FILE = "points.htr"
+MAGIC = b"\x89HTRUN\r\n"
+HEADER = struct.Struct("<8sI")
+FRAME = struct.Struct("<II")  # payload length, crc32 of payload
+KEY_RECORD = struct.Struct("<BIB")  # record type, key id, kind; then the UTF-8 name
+CHUNK_RECORD = struct.Struct("<BII")  # record type, key id, point count; then columns
+KEY, CHUNK = 1, 2
+# A frame longer than this is damage, not data: no flush writes a quarter gigabyte
+# for one key (at 24 bytes a point that is ten million points in one second).
+MAX_PAYLOAD = 1 << 28
+
+
+# -- run.json ---------------------------------------------------------------------
+
+
+def write_info(folder: Path, info: dict[str, Any]) -> None:
+    """Replace ``run.json`` atomically: write a temporary file, fsync, rename."""
+    tmp = folder / f".{INFO_FILE}.tmp"
+    data = json.dumps(info, indent=2, allow_nan=False).encode()
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / INFO_FILE)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory; the rename still happened
+    finally:
+        os.close(fd)
+
+
+def read_info(folder: Path) -> dict[str, Any]:
+    """Read and check ``run.json``.
+
+    Raises
+    ------
+    RunNotFoundError
+        If ``folder`` holds no run.
+    RunFormatError
+        If ``run.json`` is unreadable or from an unknown format version.
+    """
+    path = Path(folder) / INFO_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunNotFoundError(
+            f"no run at {str(folder)!r}: it has no {INFO_FILE} "
+            "(pass the folder a Logger created, e.g. logger.path)"
+        ) from None
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunFormatError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(info, dict) or "format" not in info:
+        raise RunFormatError(f"{path} is not a hypertuner run description")
+    _check_version(info["format"], str(path))
+    return info
+
+
+def _check_version(version: Any, where: str) -> None:
+    if version != FORMAT_VERSION:
+        raise RunFormatError(
+            f"{where} has run format version {version!r}, but this hypertuner reads "
+            f"version {FORMAT_VERSION} only; upgrade hypertuner to read it"
+        )
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot, or None if unknown.
+
+    Together with the pid this names a process uniquely, so a recycled pid is not
+    mistaken for a run's writer.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] == b"Z":
+        return None  # a zombie has finished running
+    return int(fields[19])
+
+
+def _alive(pid: int, started: int | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    if os.path.exists("/proc/self/stat"):
+        now = process_start(pid)
+        return now is not None and (started is None or now == started)
+    return True
+
+
+def live_status(info: dict[str, Any]) -> str:
+    """The status a reader should report: a 'running' run whose writer is gone crashed."""
+    status = info.get("status", "running")
+    if status == "running" and info.get("host") == socket.gethostname():
+        pid = info.get("pid")
+        if isinstance(pid, int) and not _alive(pid, info.get("pid_start")):
+            return "crashed"
+    return status
+
+
+# -- the points file: writing -------------------------------------------------------
+
+
+def _frame(payload: bytes) -> bytes:
+    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def encode_key(key_id: int, name: str, kind: int) -> bytes:
+    """A framed record that defines key ``key_id``."""
+    return _frame(KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8"))
+
+
+def encode_chunk(
+    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: np.ndarray
+) -> bytes:
+    """A framed record holding points of key ``key_id`` as little-endian columns."""
+    parts = [
+        CHUNK_RECORD.pack(CHUNK, key_id, len(steps)),
+        np.ascontiguousarray(steps, "<f8").tobytes(),
+        np.ascontiguousarray(walls, "<f8").tobytes(),
+    ]
+    if kind == NUMBER:
+        parts.append(np.ascontiguousarray(values, "<f8").tobytes())
+    elif kind == BOOL:
+        parts.append(np.ascontiguousarray(values, np.uint8).tobytes())
+    else:
+        encoded = [text.encode("utf-8", "surrogatepass") for text in values]
+        ends = np.cumsum([len(b) for b in encoded], dtype="<u8")
+        parts.append(ends.astype("<u8").tobytes())
+        parts.extend(encoded)
+    return _frame(b"".join(parts))
+
+
+class RunWriter:
+    """Appends whole records to a new points file.
+
+    A failed write is rolled back (the file is cut back to its last whole record)
+    so a retry never leaves a torn record in the middle of the file.
+    """
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self._fsync = fsync
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._size = 0
+        self.append(HEADER.pack(MAGIC, FORMAT_VERSION))
+
+    @property
+    def size(self) -> int:
+        """Bytes of whole records written so far."""
+        return self._size
+
+    def append(self, data: bytes) -> None:
+        """Write ``data`` (whole records) at the end of the file, then sync it.
+
+        Raises
+        ------
+        OSError
+            If the disk refused; the file is then as it was before the call.
+        """
+        view = memoryview(data)
+        try:
+            os.lseek(self._fd, self._size, os.SEEK_SET)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self._fsync:
+                os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass  # the next append seeks to _size and overwrites the torn bytes
+            raise
+        self._size += len(data)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+# -- the points file: reading -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Points of one key read from one record."""
+
+    key_id: int
+    steps: np.ndarray
+    walls: np.ndarray
+    values: np.ndarray
+
+
+class RunReader:
+    """Reads records from a points file, resuming where the last read stopped.
+
+    Parameters
+    ----------
+    path : Path
+        The points file; it may still be being written by another process.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.offset = 0  # start of the first record not yet read
+        self.bytes_read = 0  # total bytes read from disk, for callers that measure it
+        self.keys: dict[int, tuple[str, int]] = {}  # key id -> (name, kind)
+
+    def read(self) -> tuple[list[int], list[Chunk]]:
+        """Read every whole record appended since the last call.
+
+        Returns
+        -------
+        new_keys : list of int
+            Ids of keys defined in what was read (see ``self.keys``).
+        chunks : list of Chunk
+            The point chunks read, in file order.
+        """
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return [], []
+        self.bytes_read += len(data)
+        start = 0
+        if self.offset == 0:
+            if len(data) < HEADER.size:
+                if not MAGIC.startswith(data[: len(MAGIC)]):
+                    raise RunFormatError(f"{self.path} is not a hypertuner points file")
+                return [], []  # the writer has not finished the header yet
+            magic, version = HEADER.unpack_from(data)
+            if magic != MAGIC:
+                raise RunFormatError(f"{self.path} is not a hypertuner points file")
+            _check_version(version, str(self.path))
+            start = HEADER.size
+        new_keys: list[int] = []
+        chunks: list[Chunk] = []
+        for end, payload in _records(data, start):
+            self._decode(payload, new_keys, chunks)
+            start = end
+        self.offset += start
+        return new_keys, chunks
+
+    def _decode(self, payload: memoryview, new_keys: list[int], chunks: list[Chunk]) -> None:
+        record = payload[0]
+        if record == KEY:
+            _, key_id, kind = KEY_RECORD.unpack_from(payload)
+            if kind not in KIND_NAMES:
+                raise RunFormatError(f"{self.path}: key {key_id} has unknown kind {kind}")
+            name = bytes(payload[KEY_RECORD.size :]).decode("utf-8")
+            self.keys[key_id] = (name, kind)
+            new_keys.append(key_id)
+        elif record == CHUNK:
+            _, key_id, count = CHUNK_RECORD.unpack_from(payload)
+            if key_id not in self.keys:
+                raise RunFormatError(f"{self.path}: points for undefined key {key_id}")
+            kind = self.keys[key_id][1]
+            chunks.append(Chunk(key_id, *_columns(payload, count, kind)))
+        # Unknown record types are skipped: a newer minor writer may add some.
+
+
+def _records(data: bytes, start: int) -> Iterator[tuple[int, memoryview]]:
+    """Yield (end offset, payload) for each whole, intact record from ``start``."""
+    view = memoryview(data)
+    size = len(data)
+    while start + FRAME.size <= size:
+        length, crc = FRAME.unpack_from(data, start)
+        end = start + FRAME.size + length
+        if length == 0 or length > MAX_PAYLOAD or end > size:
+            return  # a torn tail: the writer is mid-append, or died there
+        payload = view[start + FRAME.size : end]
+        if zlib.crc32(payload) != crc:
+            return  # half-written bytes: stop here and try again on the next read
+        yield end, payload
+        start = end
+
+
+def _columns(payload: memoryview, count: int, kind: int) -> tuple[np.ndarray, ...]:
+    at = CHUNK_RECORD.size
+    steps = np.frombuffer(payload, "<f8", count, at)
+    walls = np.frombuffer(payload, "<f8", count, at + 8 * count)
+    at += 16 * count
+    if kind == NUMBER:
+        values = np.frombuffer(payload, "<f8", count, at)
+    elif kind == BOOL:
+        values = np.frombuffer(payload, np.uint8, count, at).astype(np.bool_)
+    else:
+        ends = np.frombuffer(payload, "<u8", count, at).tolist()
+        blob = bytes(payload[at + 8 * count :])
+        values = np.empty(count, np.object_)
+        begin = 0
+        for i, end in enumerate(ends):
+            values[i] = blob[begin:end].decode("utf-8", "surrogatepass")
+            begin = end
+    return steps, walls, values

@@ -1,0 +1,226 @@
+"""Columnar, growable, in-memory storage of logged points.
+
+Each key owns one :class:`Series`: three parallel buffers (step, wall time, value)
+that grow geometrically, so appends are amortised O(1) and reads are zero-copy
+read-only numpy views. This module does no I/O, reads no clock and knows nothing
+of widgets; the logger and the run reader both fill it, and charts read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._values import BOOL, KIND_NAMES, NUMBER, TEXT
+
+__all__ = ["Series", "SeriesMap"]
+
+_DTYPES = {NUMBER: np.float64, BOOL: np.bool_, TEXT: np.object_}
+
+# Growing by a quarter keeps the slack under 25% (a numeric point then costs at
+# most 30 bytes held) while still making appends amortised O(1).
+_GROWTH = 1.25
+_MIN_CAPACITY = 256
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class Series:
+    """All points logged under one key, in the order they were logged.
+
+    Parameters
+    ----------
+    name : str
+        The key the points were logged under.
+    kind : int
+        ``NUMBER``, ``BOOL`` or ``TEXT`` from :mod:`hypertuner._values`.
+
+    Examples
+    --------
+    >>> s = logger["loss"]
+    >>> s.steps[-1], s.values[-1]
+    """
+
+    __slots__ = ("name", "_kind", "_steps", "_walls", "_values", "_n", "_sync")
+
+    def __init__(self, name: str, kind: int, sync: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self._kind = kind
+        self._steps = np.empty(0, np.float64)
+        self._walls = np.empty(0, np.float64)
+        self._values = np.empty(0, _DTYPES[kind])
+        self._n = 0
+        # A live logger keeps recent calls in a queue; reading drains it first.
+        self._sync = sync
+
+    @property
+    def kind(self) -> str:
+        """``"number"``, ``"bool"`` or ``"text"``."""
+        return KIND_NAMES[self._kind]
+
+    def __len__(self) -> int:
+        if self._sync is not None:
+            self._sync()
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"<Series {self.name!r}: {len(self)} {self.kind} points>"
+
+    def _view(self, buffer_name: str) -> np.ndarray:
+        if self._sync is not None:
+            self._sync()
+        n = self._n  # read the length first: the buffer then holds at least n points
+        return _readonly(getattr(self, buffer_name)[:n])
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The x position of every point (float64; the call's time when no step was given)."""
+        return self._view("_steps")
+
+    @property
+    def walls(self) -> np.ndarray:
+        """The wall-clock time of every point, in seconds since the epoch (float64)."""
+        return self._view("_walls")
+
+    @property
+    def values(self) -> np.ndarray:
+        """Every value: float64 for numbers, bool for booleans, object (str) for text."""
+        return self._view("_values")
+
+    def extend(
+        self,
+        steps: Sequence[float] | np.ndarray,
+        walls: Sequence[float] | np.ndarray,
+        values: Sequence[Any] | np.ndarray,
+    ) -> None:
+        """Append points given as three equally long sequences."""
+        count = len(steps)
+        if not count:
+            return
+        start = self._n
+        end = start + count
+        if end > len(self._steps):
+            self._grow(end)
+        self._steps[start:end] = steps
+        self._walls[start:end] = walls
+        if self._kind == TEXT and not isinstance(values, np.ndarray):
+            # Slice assignment would split a str into characters if it saw one alone.
+            column = np.empty(count, np.object_)
+            column[:] = list(values)
+            values = column
+        self._values[start:end] = values
+        self._n = end  # published last: readers never see a half-written point
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, int(len(self._steps) * _GROWTH), _MIN_CAPACITY)
+        for name in ("_steps", "_walls", "_values"):
+            old = getattr(self, name)
+            new = np.empty(capacity, old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+
+    def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
+        """Take whole arrays as the contents of an empty series, without copying."""
+        assert self._n == 0, "adopt() fills an empty series"
+        self._steps, self._walls = steps, walls
+        self._values = values.astype(_DTYPES[self._kind], copy=False)
+        self._n = len(steps)
+
+    def since(self, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The points from index ``start`` on, as read-only views (no sync)."""
+        n = self._n
+        return (
+            _readonly(self._steps[start:n]),
+            _readonly(self._walls[start:n]),
+            _readonly(self._values[start:n]),
+        )
+
+    def nbytes(self) -> int:
+        """Bytes held by the buffers (capacity included; text counts its pointers)."""
+        return self._steps.nbytes + self._walls.nbytes + self._values.nbytes
+
+
+class SeriesMap(Mapping[str, Series]):
+    """The read API shared by a live :class:`Logger` and a reopened :class:`Run`.
+
+    A mapping of key -> :class:`Series`, in the order keys were first logged.
+    Subclasses provide ``_series`` (a dict) and may override ``_sync``.
+    """
+
+    _series: dict[str, Series]
+
+    def _sync(self) -> None:
+        """Bring the in-memory series up to date (a live logger drains its queue)."""
+
+    def __getitem__(self, key: str) -> Series:
+        self._sync()
+        try:
+            return self._series[key]
+        except KeyError:
+            known = ", ".join(repr(k) for k in list(self._series)[:20]) or "none yet"
+            raise KeyError(f"no key {key!r} was logged (keys: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        self._sync()
+        return iter(list(self._series))
+
+    def __len__(self) -> int:
+        self._sync()
+        return len(self._series)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each key's kind: ``"number"``, ``"bool"`` or ``"text"``."""
+        self._sync()
+        return {name: series.kind for name, series in self._series.items()}
+
+    @property
+    def points(self) -> int:
+        """The number of points held, over all keys."""
+        self._sync()
+        return sum(series._n for series in self._series.values())
+
+    def to_pandas(self) -> Any:
+        """All points as a long pandas DataFrame: key, step, time, value.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_pandas() needs pandas, which is not installed: pip install pandas"
+            ) from None
+        frames = []
+        for name, series in self.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "key": name,
+                        "step": series.steps,
+                        "time": pd.to_datetime(series.walls, unit="s", utc=True),
+                        "value": series.values.astype(object)
+                        if series._kind != NUMBER
+                        else series.values,
+                    }
+                )
+            )
+        if not frames:
+            return pd.DataFrame(
+                {
+                    "key": pd.Series([], dtype=object),
+                    "step": pd.Series([], dtype="float64"),
+                    "time": pd.Series([], dtype="datetime64[ns, UTC]"),
+                    "value": pd.Series([], dtype=object),
+                }
+            )
+        return pd.concat(frames, ignore_index=True)
