@@ -96,32 +96,33 @@ def _int_value(key: str, value: Any) -> float:
     number = int(value)
     if not -INT_LIMIT < number < INT_LIMIT:
         raise InvalidValueError(
-            f"log(): the value of {key!r} is too large to store as a number (got {number:.3e})."
+            f"log(): the value of {key!r} is too large to store as a number "
+            f"(got an int of {len(str(abs(number)))} digits; the limit is 2**1023)."
         )
     return float(number)
 
 
 def normalise_step(step: Any) -> float:
     """Return a logged step as a float, refusing anything that is not a finite number."""
-    if type(step) is int or type(step) is float:
-        value = float(step)
-    elif isinstance(step, bool) or not isinstance(step, numbers.Real):
+    plain = step
+    if isinstance(step, bool) or not isinstance(step, numbers.Real):
         item = getattr(step, "item", None)
-        plain = None
-        if callable(item) and not isinstance(step, bool):
-            try:
-                plain = item()
-            except (ValueError, RuntimeError, TypeError):
-                plain = None
-        if plain is None or isinstance(plain, bool) or not isinstance(plain, (int, float)):
+        try:
+            plain = item() if callable(item) and not isinstance(step, bool) else None
+        except (ValueError, RuntimeError, TypeError):
+            plain = None
+        if isinstance(plain, bool) or not isinstance(plain, (int, float)):
             raise InvalidStepError(
                 f"log(): step must be a finite number or None (got {describe(step)})."
             )
+    try:
         value = float(plain)
-    else:
-        value = float(step)
+    except OverflowError:
+        value = math.inf
     if not math.isfinite(value):
-        raise InvalidStepError(f"log(): step must be a finite number or None (got {step!r}).")
+        raise InvalidStepError(
+            f"log(): step must be a finite number or None (got {describe(step)})."
+        )
     return value
 
 

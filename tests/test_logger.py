@@ -1,0 +1,423 @@
+"""The write path: Logger creation, log() rules and errors, closing, flushing."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import hypertuner
+from hypertuner import (
+    InvalidStepError,
+    InvalidValueError,
+    Logger,
+    RunClosedError,
+)
+from hypertuner import runfile
+
+
+class FakeTensor:
+    """Stands in for a torch/jax scalar: only .item() is known about it."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def item(self):
+        return self._value
+
+
+class Clock:
+    """A clock that advances one second per reading."""
+
+    def __init__(self, start=1_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_new_run_folder_under_default_dir(runs_folder):
+    """A Logger makes a new folder under $HYPERTUNER_DIR holding run.json and the points file."""
+    logger = Logger()
+    assert logger.path.parent == runs_folder
+    assert (logger.path / "run.json").is_file()
+    assert (logger.path / runfile.DATA_FILE).is_file()
+    assert re.fullmatch(r"\d{8}-\d{6}-[a-z]+-[a-z]+", logger.name)
+
+
+def test_dir_argument_wins_over_environment(tmp_path):
+    """dir= chooses the parent folder of the run."""
+    logger = Logger(dir=tmp_path / "elsewhere")
+    assert logger.path.parent == tmp_path / "elsewhere"
+
+
+def test_default_dir_is_runs_in_working_directory(tmp_path, monkeypatch):
+    """Without dir or $HYPERTUNER_DIR, runs go to ./runs."""
+    monkeypatch.delenv("HYPERTUNER_DIR")
+    monkeypatch.chdir(tmp_path)
+    logger = Logger()
+    assert logger.path.parent.resolve() == (tmp_path / "runs").resolve()
+
+
+def test_named_runs_get_unique_folders(runs_folder):
+    """A name that is taken gets -2, -3 appended."""
+    names = [Logger(name="baseline").name for _ in range(3)]
+    assert names == ["baseline", "baseline-2", "baseline-3"]
+
+
+def test_default_names_are_unique():
+    """Many loggers created in the same second never share a folder."""
+    paths = {Logger().path for _ in range(40)}
+    assert len(paths) == 40
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "..", 3])
+def test_bad_name_is_refused(name):
+    """A name that cannot be a folder name is a ValueError."""
+    with pytest.raises(ValueError, match="name must"):
+        Logger(name=name)
+
+
+def test_run_json_describes_the_run():
+    """run.json records format, name, status, host, pid, version and params."""
+    logger = Logger(params={"lr": 0.1})
+    info = json.loads((logger.path / "run.json").read_text())
+    assert info["format"] == runfile.FORMAT_VERSION
+    assert info["name"] == logger.name
+    assert info["status"] == "running"
+    assert info["params"] == {"lr": 0.1}
+    assert info["version"] == hypertuner.__version__
+    assert isinstance(info["pid"], int) and info["host"]
+
+
+def test_log_keeps_every_kind_and_the_order_of_calls():
+    """Numbers, bools and text come back exactly, in call order, even when steps repeat."""
+    logger = Logger()
+    for i, step in enumerate([0, 1, 1, 0, 5]):
+        logger.log({"Square": i**2, "Word of the day": "Peacock", "ok": i % 2 == 0}, step)
+    assert logger["Square"].steps.tolist() == [0, 1, 1, 0, 5]
+    assert logger["Square"].values.tolist() == [0, 1, 4, 9, 16]
+    assert logger["Word of the day"].values.tolist() == ["Peacock"] * 5
+    assert logger["ok"].values.tolist() == [True, False, True, False, True]
+    assert logger.kinds == {"Square": "number", "Word of the day": "text", "ok": "bool"}
+    assert len(logger) == 3 and logger.points == 15
+
+
+def test_missing_step_uses_the_time_of_the_call():
+    """Without a step, the wall-clock time of the call is the x position."""
+    clock = Clock()
+    logger = Logger(clock=clock)
+    logger.log({"loss": 0.25})
+    logger.log({"loss": 0.5})
+    series = logger["loss"]
+    assert series.steps.tolist() == series.walls.tolist() == [1_000_002.0, 1_000_003.0]
+
+
+def test_scalars_of_other_libraries_are_accepted():
+    """numpy scalars, 0-d arrays, tensor-like .item() objects and Fractions are stored."""
+    logger = Logger()
+    logger.log(
+        {
+            "f32": np.float32(1.5),
+            "i64": np.int64(7),
+            "b": np.bool_(True),
+            "zero_d": np.array(2.5),
+            "tensor": FakeTensor(3.25),
+            "tensor_bool": FakeTensor(False),
+            "text": np.str_("hi"),
+            "frac": Fraction(1, 4),
+        },
+        0,
+    )
+    assert logger.kinds == {
+        "f32": "number",
+        "i64": "number",
+        "b": "bool",
+        "zero_d": "number",
+        "tensor": "number",
+        "tensor_bool": "bool",
+        "text": "text",
+        "frac": "number",
+    }
+    assert [logger[k].values[0] for k in ("f32", "i64", "zero_d", "tensor", "frac")] == [
+        1.5,
+        7,
+        2.5,
+        3.25,
+        0.25,
+    ]
+
+
+def test_nested_dicts_flatten_with_slashes():
+    """{'train': {'loss': 1}} is logged as 'train/loss'."""
+    logger = Logger()
+    logger.log({"train": {"loss": 1.0, "opt": {"lr": 0.1}}, "val/loss": 2.0}, 3)
+    assert list(logger) == ["train/loss", "train/opt/lr", "val/loss"]
+
+
+def test_nan_and_inf_are_kept():
+    """NaN and infinities are points like any other."""
+    logger = Logger()
+    logger.log({"x": math.nan}, 0)
+    logger.log({"x": math.inf}, 1)
+    logger.log({"x": -math.inf}, 2)
+    values = logger["x"].values
+    assert math.isnan(values[0]) and values[1] == math.inf and values[2] == -math.inf
+
+
+def test_views_are_read_only():
+    """The arrays a series hands out cannot be written to."""
+    logger = Logger()
+    logger.log({"x": 1.0}, 0)
+    with pytest.raises(ValueError, match="read-only"):
+        logger["x"].values[0] = 2.0
+
+
+def test_many_points_and_mixed_key_sets():
+    """Calls with different key sets interleave without losing or misplacing a point."""
+    logger = Logger()
+    for i in range(10_000):
+        logger.log({"train/loss": float(i)}, i)
+        if i % 100 == 0:
+            logger.log({"val/loss": -float(i), "train/loss": float(i) + 0.5}, i)
+    train = logger["train/loss"]
+    assert len(train) == 10_100
+    assert train.values[:3].tolist() == [0.0, 0.5, 1.0]
+    assert logger["val/loss"].values.tolist() == [-float(i) for i in range(0, 10_000, 100)]
+
+
+BAD_VALUES = [
+    (
+        {"a": None},
+        "log(): the value of 'a' is None; log a number, a bool, a str, or a numpy/tensor "
+        "scalar, or leave the key out.",
+    ),
+    (
+        {"a": [1, 2]},
+        "log(): the value of 'a' must be a number, a bool, a str, or a numpy/tensor scalar "
+        "(got [1, 2] that is a list).",
+    ),
+    (
+        {"a": {}},
+        "log(): the value of 'a' is an empty dict.",
+    ),
+    (
+        {"a": 1j},
+        "log(): the value of 'a' must be a number, a bool, a str, or a numpy/tensor scalar "
+        "(got 1j that is a complex).",
+    ),
+    (
+        {"a": np.array([1.0, 2.0])},
+        "log(): the value of 'a' must be a number, a bool, a str, or a numpy/tensor scalar "
+        "(got array([1., 2.]) that is a ndarray; .item() failed: can only convert an array "
+        "of size 1 to a Python scalar).",
+    ),
+    ({3: 1.0}, "log(): keys must be non-empty strings (got 3 that is an int)."),
+    ({"": 1.0}, "log(): keys must be non-empty strings (got '')."),
+    ({"a": 10**400}, "log(): the value of 'a' is too large to store as a number "
+        "(got an int of 401 digits; the limit is 2**1023)."),
+]
+
+
+@pytest.mark.parametrize(("values", "message"), BAD_VALUES)
+def test_bad_values_raise_naming_key_and_value(values, message):
+    """A value or key that cannot be stored raises InvalidValueError (a TypeError)."""
+    logger = Logger()
+    with pytest.raises(InvalidValueError, match=re.escape(message)) as caught:
+        logger.log(values, 0)
+    assert isinstance(caught.value, TypeError)
+
+
+def test_a_key_keeps_its_first_kind():
+    """After a number, a str or bool for the same key is refused with both kinds named."""
+    logger = Logger()
+    logger.log({"loss": 0.5}, 0)
+    message = (
+        "log(): 'loss' was first logged as a number, so its values must stay a number "
+        "(got 'high' that is a str)."
+    )
+    with pytest.raises(InvalidValueError, match=re.escape(message)):
+        logger.log({"loss": "high"}, 1)
+    with pytest.raises(InvalidValueError, match="must stay a number .got True that is a bool"):
+        logger.log({"loss": True}, 1)
+    logger.log({"flag": False}, 0)
+    with pytest.raises(InvalidValueError, match="'flag' was first logged as a bool"):
+        logger.log({"flag": 1.0}, 1)
+
+
+def test_a_failed_call_stores_nothing():
+    """A call with one bad value keeps none of its values, and defines no new key."""
+    logger = Logger()
+    logger.log({"a": 1.0}, 0)
+    with pytest.raises(InvalidValueError):
+        logger.log({"a": 2.0, "new": 3.0, "bad": None}, 1)
+    with pytest.raises(InvalidValueError):
+        logger.log({"a": 2.0, "b": 1.0, "a2": [1]}, 1)
+    assert list(logger) == ["a"]
+    assert logger["a"].values.tolist() == [1.0]
+    logger.close()
+    assert hypertuner.load(logger.path)["a"].values.tolist() == [1.0]
+
+
+def test_a_call_in_the_same_key_order_with_a_new_type_is_checked():
+    """A call that matches a cached key order but not its value types takes the full check."""
+    logger = Logger()
+    for i in range(3):
+        logger.log({"a": float(i), "b": i}, i)
+    with pytest.raises(InvalidValueError, match="'b' was first logged as a number"):
+        logger.log({"a": 1.0, "b": "x"}, 3)
+    with pytest.raises(InvalidValueError, match="too large"):
+        logger.log({"a": 1.0, "b": 10**400}, 3)
+    assert logger["b"].values.tolist() == [0, 1, 2]
+
+
+def test_values_must_be_a_dict():
+    """log() of something that is not a mapping names what it got."""
+    logger = Logger()
+    with pytest.raises(InvalidValueError, match=re.escape("log() takes a dict of name -> value (got list)")):
+        logger.log([("a", 1.0)], 0)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [math.nan, math.inf, "3", True, [1], 2**1100, np.float64("nan")],
+    ids=["nan", "inf", "str", "bool", "list", "huge-int", "numpy-nan"],
+)
+def test_bad_steps_raise(step):
+    """A step that is not a finite real number raises InvalidStepError (a ValueError)."""
+    logger = Logger()
+    with pytest.raises(InvalidStepError, match=re.escape("log(): step must be a finite number or None")):
+        logger.log({"a": 1.0}, step)
+    assert len(logger) == 0 or len(logger["a"]) == 0
+
+
+def test_steps_of_other_libraries_are_accepted():
+    """numpy integers, floats and tensor-like steps are converted to float."""
+    logger = Logger()
+    for step in (np.int64(3), np.float32(4.5), FakeTensor(5), 2**60):
+        logger.log({"a": 1.0}, step)
+    assert logger["a"].steps.tolist() == [3.0, 4.5, 5.0, float(2**60)]
+
+
+def test_the_callers_dict_may_be_reused():
+    """Changing the dict after log() does not change what was logged."""
+    logger = Logger()
+    values = {"a": 1.0}
+    logger.log(values, 0)
+    values["a"] = 99.0
+    logger.log(values, 1)
+    assert logger["a"].values.tolist() == [1.0, 99.0]
+
+
+def test_close_marks_finished_and_refuses_more_points():
+    """close() flushes, marks the run finished, and log() afterwards raises."""
+    logger = Logger()
+    logger.log({"a": 1.0}, 0)
+    logger.close()
+    logger.close()  # closing twice is harmless
+    assert logger.closed and logger.status == "finished"
+    info = json.loads((logger.path / "run.json").read_text())
+    assert info["status"] == "finished" and info["ended"] >= info["created"]
+    message = f"log(): run {logger.name!r} is closed; create a new Logger"
+    with pytest.raises(RunClosedError, match=re.escape(message)):
+        logger.log({"a": 2.0}, 1)
+
+
+def test_context_manager_closes_and_marks_errors_as_crashed():
+    """A with-block closes the run: finished normally, crashed when the block raised."""
+    with Logger() as good:
+        good.log({"a": 1.0}, 0)
+    assert hypertuner.load(good.path).status == "finished"
+    with pytest.raises(ZeroDivisionError):
+        with Logger() as bad:
+            bad.log({"a": 1.0}, 0)
+            1 / 0  # noqa: B018
+    run = hypertuner.load(bad.path)
+    assert run.status == "crashed"
+    assert run.info["error"] == "ZeroDivisionError: division by zero"
+    assert run["a"].values.tolist() == [1.0]
+
+
+def test_background_thread_flushes_without_close():
+    """Points reach the disk within the flush interval while the logger stays open."""
+    logger = Logger(flush_every=0.05)
+    logger.log({"a": 1.0}, 0)
+    run = hypertuner.load(logger.path)
+    for _ in range(200):
+        if run.refresh():
+            break
+        logger._stop.wait(0.02)
+    assert run["a"].values.tolist() == [1.0]
+    assert run.status == "running"
+
+
+def test_disk_errors_warn_once_keep_points_and_retry(monkeypatch):
+    """A refused write warns once, never raises, and the points land once the disk recovers."""
+    logger = Logger(flush_every=1000)
+    logger.log({"a": 1.0}, 0)
+    real_write = runfile.os.write
+    calls = []
+
+    def full_disk(fd, data):
+        calls.append(len(data))
+        written = real_write(fd, bytes(data[:5]))  # a torn write, then the error
+        assert written == 5
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runfile.os, "write", full_disk)
+    with pytest.warns(hypertuner.HypertunerWarning, match="No space left on device"):
+        assert logger.flush() is False
+    logger.log({"a": 2.0}, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert logger.flush() is False  # the second refusal is silent
+    monkeypatch.setattr(runfile.os, "write", real_write)
+    logger.log({"a": 3.0}, 2)
+    logger.close()
+    assert len(calls) == 2
+    run = hypertuner.load(logger.path)
+    assert run["a"].values.tolist() == [1.0, 2.0, 3.0]
+    assert run.status == "finished"
+
+
+def test_flush_interval_must_be_positive():
+    """flush_every must be a positive number of seconds."""
+    with pytest.raises(ValueError, match=re.escape("flush_every must be a positive number of seconds (got 0)")):
+        Logger(flush_every=0)
+
+
+def test_params_from_last_params_call_are_recorded(tmp_path):
+    """A Logger made after hypertuner.params() records those params."""
+    config = tmp_path / "config.json"
+    config.write_text('{"lr": 0.01, "model": {"hidden": 64}}')
+    hypertuner.params(argv=["--params", str(config)])
+    logger = Logger()
+    assert logger.params.lr == 0.01 and logger.params.model.hidden == 64
+
+
+def test_explicit_params_win(tmp_path):
+    """Logger(params=...) takes a dict, a Params or a JSON path, over params()."""
+    config = tmp_path / "config.json"
+    config.write_text('{"lr": 0.5}')
+    hypertuner.params(argv=["--params", str(config)])
+    assert Logger(params={"lr": 0.1}).params.lr == 0.1
+    assert Logger(params=hypertuner.Params({"lr": 0.2})).params.lr == 0.2
+    assert Logger(params=str(config)).params.lr == 0.5
+    with pytest.raises(hypertuner.ParamsError, match="params must be a dict, a Params or a path"):
+        Logger(params=3)
+
+
+def test_logger_reads_like_a_run():
+    """Indexing a key that was never logged names the known keys."""
+    logger = Logger()
+    logger.log({"a": 1.0}, 0)
+    with pytest.raises(KeyError, match=re.escape("no key 'b' was logged (keys: 'a')")):
+        logger["b"]
+    assert "a" in logger and "b" not in logger
+    assert repr(logger) == f"<Logger {logger.name!r} running: 1 key, 1 points>"

@@ -1,0 +1,130 @@
+"""The read side: load(), Run, runs(), refresh, status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import hypertuner
+from hypertuner import Logger, RunNotFoundError
+
+
+def make_run(name="r", params=None, points=5):
+    logger = Logger(name=name, params=params)
+    for i in range(points):
+        logger.log({"loss": 1.0 / (i + 1), "phase": "warm" if i < 2 else "main", "best": i == 3}, i)
+    logger.close()
+    return logger
+
+
+def test_load_gives_the_same_read_api_as_the_logger():
+    """A reopened run has the logger's keys, kinds, series, params and status."""
+    logger = make_run(params={"lr": 0.1, "model": {"depth": 3}})
+    run = hypertuner.load(logger.path)
+    assert list(run) == list(logger) == ["loss", "phase", "best"]
+    assert run.kinds == logger.kinds
+    for key in run:
+        assert np.array_equal(run[key].steps, logger[key].steps)
+        assert run[key].values.tolist() == logger[key].values.tolist()
+    assert run.params.lr == 0.1 and run.params.model.depth == 3
+    assert run.status == "finished" and run.name == logger.name and run.id == logger.id
+    assert run.ended >= run.created
+    assert repr(run) == f"<Run {logger.name!r} finished: 3 keys, 15 points>"
+
+
+def test_load_accepts_a_file_inside_or_a_run_name():
+    """load() takes the folder, run.json or the points file inside it, or a bare run name."""
+    logger = make_run()
+    for target in (logger.path, logger.path / "run.json", logger.path / "points.htr", logger.name):
+        assert hypertuner.load(target).name == logger.name
+
+
+def test_points_are_read_only_when_asked_for():
+    """Opening a run reads run.json only; the points file is read on first access."""
+    logger = make_run()
+    run = hypertuner.load(logger.path)
+    assert run.bytes_read == 0
+    assert run.points == 15
+    assert run.bytes_read == (logger.path / "points.htr").stat().st_size
+
+
+def test_refresh_reads_only_appended_bytes():
+    """refresh() picks up new points from a live logger without rereading the file."""
+    logger = Logger(flush_every=1000)
+    logger.log({"x": 1.0}, 0)
+    logger.flush()
+    run = hypertuner.load(logger.path)
+    assert run["x"].values.tolist() == [1.0]
+    logger.log({"x": 2.0, "y": "new"}, 1)
+    logger.flush()
+    assert run.refresh() == 2
+    assert run["x"].values.tolist() == [1.0, 2.0] and run["y"].values.tolist() == ["new"]
+    assert run.refresh() == 0
+    assert run.bytes_read == (logger.path / "points.htr").stat().st_size
+    logger.close()
+    run.refresh()
+    assert run.status == "finished"
+
+
+def test_a_run_whose_writer_died_reads_as_crashed(tmp_path):
+    """A run left 'running' by a process that no longer exists reads as crashed."""
+    code = (
+        "import os, hypertuner\n"
+        f"lg = hypertuner.Logger(dir={str(tmp_path)!r}, name='dead')\n"
+        "lg.log({'a': 1.0}, 0); lg.flush()\n"
+        "os._exit(0)\n"  # no close, no exit handlers: as if killed
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    run = hypertuner.load(tmp_path / "dead")
+    assert run.info["status"] == "running"
+    assert run.status == "crashed"
+    assert run["a"].values.tolist() == [1.0]
+
+
+def test_a_recycled_pid_does_not_revive_a_run():
+    """A run whose recorded pid now belongs to another process still reads as crashed."""
+    logger = make_run()
+    info = json.loads((logger.path / "run.json").read_text())
+    info.update(status="running", pid=os.getpid(), pid_start=1)
+    (logger.path / "run.json").write_text(json.dumps(info))
+    assert hypertuner.load(logger.path).status == "crashed"
+
+
+def test_runs_lists_a_folder_oldest_first(runs_folder):
+    """runs() lists every run in a folder with status and params, skipping other folders."""
+    first = make_run("first", params={"lr": 0.1})
+    live = Logger(name="live", params={"lr": 0.01})
+    (runs_folder / "not-a-run").mkdir()
+    listed = hypertuner.runs()
+    assert [r.name for r in listed] == ["first", "live"]
+    assert [r.status for r in listed] == ["finished", "running"]
+    assert [r.params.lr for r in listed] == [0.1, 0.01]
+    text = repr(listed)
+    assert text.splitlines()[0].split() == ["name", "status", "started", "params"]
+    assert "first" in text and "lr=0.01" in text
+    live.close()
+    assert first.path.parent == runs_folder
+
+
+def test_runs_of_a_missing_folder(tmp_path):
+    """runs() of a folder that does not exist is a clear error."""
+    with pytest.raises(RunNotFoundError, match="no runs folder at"):
+        hypertuner.runs(tmp_path / "nope")
+
+
+def test_to_pandas_is_long_format():
+    """to_pandas() has one row per point: key, step, time, value."""
+    pytest.importorskip("pandas")
+    run = hypertuner.load(make_run(points=3).path)
+    frame = run.to_pandas()
+    assert list(frame.columns) == ["key", "step", "time", "value"]
+    assert len(frame) == 9
+    loss = frame[frame.key == "loss"]
+    assert loss.value.tolist() == [1.0, 0.5, 1.0 / 3]
+    assert frame[frame.key == "phase"].value.tolist() == ["warm", "warm", "main"]
+    assert str(frame.time.dtype) == "datetime64[ns, UTC]"
