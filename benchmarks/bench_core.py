@@ -1,0 +1,382 @@
+"""Core benchmark of hypertuner: the cost of ``log()``, bytes on disk and in memory, reopening.
+
+What it measures, all in one run and printed as one table:
+
+1. ``Logger.log()`` in microseconds per call, for a dict of 5 floats and one of 50
+   floats (keys ``train/loss_0`` ...). Everything is counted: the wall time from
+   creating the Logger through N calls and ``close()`` (so background flushes and
+   the final flush are included), divided by N.
+2. The same points, side by side, written by
+   (a) a plain Python baseline that builds the same dict and packs the step and the
+       values with a precompiled ``struct.Struct`` into a buffered binary file, and
+   (b) tensorboardX's ``SummaryWriter.add_scalar`` once per key (N/20 calls, as it
+       is slow), in microseconds per ``log`` call (all keys of one call),
+   with the ratios hypertuner / baseline and tensorboardX / hypertuner.
+3. Bytes on disk per point: ``points.htr`` + ``run.json`` over the points logged
+   (the 5-key run).
+4. Memory per point: bytes held by the series after the run (sum of
+   ``Series.nbytes()`` over keys, over the points), and the peak traced by
+   ``tracemalloc`` from before the Logger is created to after ``close()``. Tracing
+   slows Python down, so this is a separate pass, never mixed with the timings.
+5. Reopening 10 million points (1 million with ``--quick``): ``hypertuner.load``
+   plus touching every key's ``.values`` (points are read on first access). The
+   file was just written, so it is in the page cache: this times decoding, not a
+   cold disk.
+
+Each timing is repeated (3 times by default), the contenders interleaved, and the
+best (minimum) is reported: on a shared machine the minimum is the run least
+disturbed by others. Each figure is printed with its design target and PASS or
+MISS. A miss is reported, never raised: the exit status is 0 either way.
+
+Run it from the repository root::
+
+    python benchmarks/bench_core.py            # full run, about a minute
+    python benchmarks/bench_core.py --quick    # short run, the CI smoke test
+
+Runs are written to a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import hypertuner
+
+try:
+    import tensorboardX
+    from tensorboardX import SummaryWriter
+except ImportError:
+    tensorboardX = None
+    SummaryWriter = None
+
+# Design targets.
+MAX_LOG_VS_BASELINE = 2.0  # log() within 2x of the plain Python baseline
+MIN_PEER_VS_LOG = 10.0  # ... and at least 10x faster than the fastest peer
+MAX_HELD_BYTES = 32.0  # bytes held in memory per numeric point
+MAX_DISK_BYTES = 28.0  # bytes on disk per numeric point
+MAX_REOPEN_SECONDS = 1.0  # reopen 10 million points
+
+KEY_COUNTS = (5, 50)
+PEER_FRACTION = 20  # tensorboardX makes N / 20 calls
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work one run of the benchmark does."""
+
+    calls: dict[int, int]  # key count -> log() calls for hypertuner and the baseline
+    reopen_points: int
+
+
+FULL = Sizes(calls={5: 200_000, 50: 50_000}, reopen_points=10_000_000)
+QUICK = Sizes(calls={5: 20_000, 50: 5_000}, reopen_points=1_000_000)
+
+
+def metric_keys(count: int) -> list[tuple[str, float]]:
+    """(key, weight) pairs; a call logs ``weight * x`` under each key."""
+    return [(f"train/loss_{i}", 1.0 + i / count) for i in range(count)]
+
+
+# -- 1-2. log() cost ------------------------------------------------------------------
+#
+# The three writers build the same dict the same way, inline (a helper function
+# would add a call per log). Each returns the seconds from creating its writer
+# through closing it.
+
+
+def time_hypertuner(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
+    start = time.perf_counter()
+    logger = hypertuner.Logger("bench", dir=folder)
+    log = logger.log
+    for step in range(calls):
+        x = step * 1e-3
+        log({key: x * w for key, w in keys}, step)
+    logger.close()
+    return time.perf_counter() - start
+
+
+def time_baseline(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
+    pack = struct.Struct("<d" + "d" * len(keys)).pack
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    with open(folder / "points.bin", "wb") as handle:
+        write = handle.write
+        for step in range(calls):
+            x = step * 1e-3
+            d = {key: x * w for key, w in keys}
+            write(pack(step, *d.values()))
+    return time.perf_counter() - start
+
+
+def time_tensorboardx(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
+    start = time.perf_counter()
+    writer = SummaryWriter(logdir=str(folder))
+    add_scalar = writer.add_scalar
+    for step in range(calls):
+        x = step * 1e-3
+        d = {key: x * w for key, w in keys}
+        for key, value in d.items():
+            add_scalar(key, value, step)
+    writer.close()
+    return time.perf_counter() - start
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def measure_log(root: Path, sizes: Sizes, repeat: int) -> tuple[dict, dict]:
+    """Best µs per call of each (writer, key count), and the disk use of the first runs."""
+    writers: dict[str, Callable[[Path, list, int], float]] = {
+        "hypertuner": time_hypertuner,
+        "baseline": time_baseline,
+    }
+    if SummaryWriter is not None:
+        writers["tensorboardX"] = time_tensorboardx
+    best: dict[tuple[str, int], float] = {}
+    disk: dict[tuple[str, int], tuple[int, int]] = {}  # -> (bytes, points)
+    for rep in range(repeat):
+        for count in KEY_COUNTS:
+            keys = metric_keys(count)
+            for name, timer in writers.items():
+                calls = sizes.calls[count]
+                if name == "tensorboardX":
+                    calls //= PEER_FRACTION
+                folder = root / f"{name}-{count}-{rep}"
+                gc.collect()
+                seconds = timer(folder, keys, calls)
+                per_call = seconds / calls * 1e6
+                best[name, count] = min(per_call, best.get((name, count), per_call))
+                if rep == 0:
+                    disk[name, count] = (folder_bytes(folder), calls * count)
+                shutil.rmtree(folder)
+    return best, disk
+
+
+# -- 3. bytes on disk ---------------------------------------------------------------------
+
+
+def measure_disk(root: Path, calls: int) -> tuple[int, int, int]:
+    """(points.htr bytes, run.json bytes, points) of a 5-key run."""
+    logger = hypertuner.Logger("disk", dir=root)
+    keys = metric_keys(5)
+    for step in range(calls):
+        x = step * 1e-3
+        logger.log({key: x * w for key, w in keys}, step)
+    logger.close()
+    data = (logger.path / "points.htr").stat().st_size
+    info = (logger.path / "run.json").stat().st_size
+    points = logger.points
+    shutil.rmtree(logger.path)
+    return data, info, points
+
+
+# -- 4. memory ----------------------------------------------------------------------------
+
+
+def measure_memory(root: Path, calls: int) -> tuple[int, int, int]:
+    """(bytes held by the series, tracemalloc peak, points) of a 5-key run."""
+    keys = metric_keys(5)
+    gc.collect()
+    tracemalloc.start()
+    logger = hypertuner.Logger("memory", dir=root)
+    for step in range(calls):
+        x = step * 1e-3
+        logger.log({key: x * w for key, w in keys}, step)
+    logger.close()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    points = logger.points
+    held = sum(series.nbytes() for series in logger.values())
+    shutil.rmtree(logger.path)
+    return held, peak, points
+
+
+# -- 5. reopening -------------------------------------------------------------------------
+
+
+def measure_reopen(root: Path, points: int, repeat: int) -> dict:
+    """Write ``points`` points (5 keys a call), then time reopening them."""
+    keys = metric_keys(5)
+    calls = points // len(keys)
+    start = time.perf_counter()
+    logger = hypertuner.Logger("reopen", dir=root)
+    log = logger.log
+    for step in range(calls):
+        x = step * 1e-3
+        log({key: x * w for key, w in keys}, step)
+    logger.close()
+    write_seconds = time.perf_counter() - start
+    path = logger.path
+    del logger, log  # free the writer's copy of the points before reading them back
+    gc.collect()
+
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run = hypertuner.load(path)
+        read = sum(len(run[key].values) for key in run)
+        times.append(time.perf_counter() - start)
+        assert read == calls * len(keys), (read, calls * len(keys))
+        held = sum(series.nbytes() for series in run.values())
+        del run
+        gc.collect()
+    file_bytes = (path / "points.htr").stat().st_size
+    shutil.rmtree(path)
+    return {
+        "points": calls * len(keys),
+        "write_seconds": write_seconds,
+        "times": times,
+        "file_bytes": file_bytes,
+        "held": held,
+    }
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def row(label: str, *cells: str, width: int = 34, cell: int = 16) -> str:
+    return "  " + label.ljust(width) + "".join(c.rjust(cell) for c in cells)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Time hypertuner's log(), measure its bytes on disk and in memory, "
+        "and time reopening a large run; print figures next to their targets."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (seconds), for the CI smoke test"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="repetitions of each timing; the best is kept (3)"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    sizes = QUICK if args.quick else FULL
+    began = time.perf_counter()
+
+    peer = f"tensorboardX {tensorboardX.__version__}" if tensorboardX else "no tensorboardX"
+    print(
+        f"hypertuner {hypertuner.__version__} core benchmark ({'quick' if args.quick else 'full'} run)"
+    )
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, {peer}, "
+        f"{os.cpu_count()} CPUs, {platform.platform()}"
+    )
+    print(
+        f"Timings: best (minimum) of {args.repeat} interleaved repetitions, to damp the noise "
+        "of a shared machine."
+    )
+    if SummaryWriter is None:
+        print("tensorboardX not installed: skipped")
+
+    with tempfile.TemporaryDirectory(prefix="hypertuner-bench-") as tmp:
+        root = Path(tmp)
+        best, peer_disk = measure_log(root, sizes, args.repeat)
+        data_bytes, info_bytes, disk_points = measure_disk(root, sizes.calls[5])
+        held, peak, memory_points = measure_memory(root, sizes.calls[5])
+        reopen = measure_reopen(root, sizes.reopen_points, args.repeat)
+
+    # 1-2.
+    print()
+    print("1-2. log() cost, µs per call: creating the writer, N calls and close(), over N")
+    print(row("", *(f"{count} floats" for count in KEY_COUNTS)))
+    print(row("calls: hypertuner and baseline", *(f"{sizes.calls[c]:,}" for c in KEY_COUNTS)))
+    if SummaryWriter is not None:
+        print(
+            row(
+                "calls: tensorboardX",
+                *(f"{sizes.calls[c] // PEER_FRACTION:,}" for c in KEY_COUNTS),
+            )
+        )
+    print(row("hypertuner Logger.log", *(f"{best['hypertuner', c]:.2f}" for c in KEY_COUNTS)))
+    print(row("baseline: struct.pack to a file", *(f"{best['baseline', c]:.2f}" for c in KEY_COUNTS)))
+    if SummaryWriter is not None:
+        print(
+            row("tensorboardX add_scalar per key", *(f"{best['tensorboardX', c]:.1f}" for c in KEY_COUNTS))
+        )
+    cells = []
+    for count in KEY_COUNTS:
+        ratio = best["hypertuner", count] / best["baseline", count]
+        cells.append(f"{ratio:.2f}x {verdict(ratio <= MAX_LOG_VS_BASELINE)}")
+    print(row("hypertuner / baseline", *cells) + f"   target <= {MAX_LOG_VS_BASELINE:g}x")
+    if SummaryWriter is not None:
+        cells = []
+        for count in KEY_COUNTS:
+            ratio = best["tensorboardX", count] / best["hypertuner", count]
+            cells.append(f"{ratio:.0f}x {verdict(ratio >= MIN_PEER_VS_LOG)}")
+        print(row("tensorboardX / hypertuner", *cells) + f"   target >= {MIN_PEER_VS_LOG:g}x")
+    else:
+        print(row("tensorboardX / hypertuner", *("skipped" for _ in KEY_COUNTS)))
+
+    # 3.
+    disk_per_point = (data_bytes + info_bytes) / disk_points
+    print()
+    print(f"3. Disk, 5-float run of {sizes.calls[5]:,} calls ({disk_points:,} points)")
+    print(row("points.htr + run.json, bytes", f"{data_bytes:,} + {info_bytes:,}", cell=22))
+    print(
+        row("bytes per point", f"{disk_per_point:.2f}", cell=22)
+        + f"   target <= {MAX_DISK_BYTES:g}  {verdict(disk_per_point <= MAX_DISK_BYTES)}"
+    )
+    for count in KEY_COUNTS:
+        if ("tensorboardX", count) in peer_disk:
+            size, points = peer_disk["tensorboardX", count]
+            print(row(f"tensorboardX, {count} floats (compare)", f"{size / points:.2f}", cell=22))
+
+    # 4.
+    held_per_point = held / memory_points
+    print()
+    print(f"4. Memory, 5-float run of {sizes.calls[5]:,} calls (separate pass under tracemalloc)")
+    print(
+        row("held per point: Series.nbytes()", f"{held_per_point:.2f}", cell=22)
+        + f"   target <= {MAX_HELD_BYTES:g}  {verdict(held_per_point <= MAX_HELD_BYTES)}"
+    )
+    print(row("peak per point while logging", f"{peak / memory_points:.2f}", cell=22) + "   (no target)")
+
+    # 5.
+    best_reopen = min(reopen["times"])
+    target = MAX_REOPEN_SECONDS * reopen["points"] / 10_000_000
+    print()
+    print(
+        f"5. Reopen {reopen['points']:,} points: load() and every key's .values, "
+        f"best of {args.repeat} (file in page cache)"
+    )
+    print(
+        row("seconds", f"{best_reopen:.3f}", cell=22)
+        + f"   target < {target:g}  {verdict(best_reopen < target)}"
+        + ("" if reopen["points"] == 10_000_000 else " (1 s per 10M, scaled)")
+    )
+    print(row("points per second", f"{reopen['points'] / best_reopen / 1e6:.1f} M", cell=22))
+    print(
+        row("all repetitions, seconds", " ".join(f"{t:.3f}" for t in reopen["times"]), cell=22)
+    )
+    print(row("points.htr, MB", f"{reopen['file_bytes'] / 1e6:.0f}", cell=22))
+    print(row("held per point after reopen", f"{reopen['held'] / reopen['points']:.2f}", cell=22))
+    print(row("writing them took, seconds", f"{reopen['write_seconds']:.1f}", cell=22))
+
+    print()
+    print(f"Total benchmark time: {time.perf_counter() - began:.1f} s")
+    return 0  # a benchmark reports; a miss is not a failure
+
+
+if __name__ == "__main__":
+    sys.exit(main())
