@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+from itertools import chain
 import os
 import random
 import socket
@@ -34,8 +35,8 @@ from .runfile import (
     DATA_FILE,
     FORMAT_VERSION,
     RunWriter,
-    encode_chunk,
-    encode_key,
+    chunk_parts,
+    key_parts,
     process_start,
     write_info,
 )
@@ -46,6 +47,8 @@ __all__ = ["Logger"]
 # Drain the queue once it holds this many calls, so memory stays bounded even when
 # nothing reads and the flush interval is long.
 DRAIN_AT = 4096
+# Integer steps below this convert to float64 exactly; others take the careful path.
+_STEP_LIMIT = 2**53
 
 _ADJECTIVES = (
     "amber bold brisk calm clever crisp dapper eager fair gentle glad keen lively "
@@ -57,9 +60,6 @@ _NOUNS = (
     "lynx marten newt ocelot otter panda puffin quail raven seal stoat tapir toucan "
     "walrus wombat yak zebra"
 ).split()
-
-# Integer steps below this convert to float64 exactly; others take the careful path.
-_STEP_LIMIT = 2**53
 
 _open_loggers: set[Logger] = set()
 
@@ -236,10 +236,11 @@ class Logger(RunBase):
         return keys, tuple(plain.values())
 
     def _define(self, key: str, kind: int) -> None:
-        self._series[key] = Series(key, kind, sync=self._sync)
+        # Bookkeeping first: a flush that sees the series must find its id.
         self._ids[key] = len(self._flushed)
         self._flushed.append(0)
         self._defined.append(False)
+        self._series[key] = Series(key, kind, sync=self._sync)
         self._kinds[key] = kind
 
     def _drain(self) -> None:
@@ -269,8 +270,9 @@ class Logger(RunBase):
         if any(self._kinds[key] == TEXT for key in keys):
             columns = zip(*rows)
         else:
-            # All numbers and bools: one C-level conversion for the whole block.
-            columns = np.array(rows, np.float64).T
+            # All numbers and bools: one C-level pass over the whole block.
+            flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * len(keys))
+            columns = flat.reshape(len(rows), len(keys)).T
         for key, column in zip(keys, columns):
             self._series[key].extend(step_array, wall_array, column)
 
@@ -286,21 +288,23 @@ class Logger(RunBase):
         """
         self._drain()
         with self._flush_lock:
-            parts: list[bytes] = []
+            with self._lock:
+                series_now = list(self._series.items())
+            parts: list = []
             done: list[tuple[int, int]] = []
-            for key, series in list(self._series.items()):
+            for key, series in series_now:
                 key_id = self._ids[key]
                 start = self._flushed[key_id]
                 steps, walls, values = series.since(start)
                 if not self._defined[key_id]:
-                    parts.append(encode_key(key_id, key, series._kind))
+                    parts += key_parts(key_id, key, series._kind)
                 if len(steps):
-                    parts.append(encode_chunk(key_id, series._kind, steps, walls, values))
+                    parts += chunk_parts(key_id, series._kind, steps, walls, values)
                 done.append((key_id, start + len(steps)))
             if not parts:
                 return True
             try:
-                self._writer.append(b"".join(parts))
+                self._writer.append(parts)
             except OSError as exc:
                 if not self._disk_warned:
                     self._disk_warned = True

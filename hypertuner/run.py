@@ -81,7 +81,11 @@ class Run(RunBase):
 
     @property
     def bytes_read(self) -> int:
-        """Bytes read from the points file so far (each byte is read once)."""
+        """Bytes read from the points file so far.
+
+        Each whole record is read once; only a torn tail (a record still being
+        written when a read came) is read again by the next refresh.
+        """
         return self._reader.bytes_read
 
 

@@ -31,8 +31,10 @@ __all__ = [
     "Chunk",
     "RunReader",
     "RunWriter",
+    "chunk_parts",
     "encode_chunk",
     "encode_key",
+    "key_parts",
     "live_status",
     "process_start",
     "read_info",
@@ -161,34 +163,60 @@ def live_status(info: dict[str, Any]) -> str:
 # -- the points file: writing -------------------------------------------------------
 
 
-def _frame(payload: bytes) -> bytes:
-    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+def _framed(parts: list) -> list:
+    """Prefix payload ``parts`` (bytes-like, in order) with their frame header."""
+    crc = 0
+    length = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+        length += memoryview(part).nbytes
+    return [FRAME.pack(length, crc), *parts]
 
 
-def encode_key(key_id: int, name: str, kind: int) -> bytes:
-    """A framed record that defines key ``key_id``."""
-    return _frame(KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8"))
+def key_parts(key_id: int, name: str, kind: int) -> list:
+    """The framed record defining key ``key_id``, as a list of buffers."""
+    return _framed([KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8")])
 
 
-def encode_chunk(
-    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: np.ndarray
-) -> bytes:
-    """A framed record holding points of key ``key_id`` as little-endian columns."""
+def chunk_parts(
+    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any
+) -> list:
+    """The framed record holding points of ``key_id``, as a list of buffers.
+
+    Numeric columns are handed over as views of the arrays, not copies, so a flush
+    of millions of points needs no second copy of them in memory.
+    """
     parts = [
         CHUNK_RECORD.pack(CHUNK, key_id, len(steps)),
-        np.ascontiguousarray(steps, "<f8").tobytes(),
-        np.ascontiguousarray(walls, "<f8").tobytes(),
+        _column(steps, "<f8"),
+        _column(walls, "<f8"),
     ]
     if kind == NUMBER:
-        parts.append(np.ascontiguousarray(values, "<f8").tobytes())
+        parts.append(_column(values, "<f8"))
     elif kind == BOOL:
-        parts.append(np.ascontiguousarray(values, np.uint8).tobytes())
+        parts.append(_column(values, np.uint8))
     else:
         encoded = [text.encode("utf-8", "surrogatepass") for text in values]
         ends = np.cumsum([len(b) for b in encoded], dtype="<u8")
-        parts.append(ends.astype("<u8").tobytes())
-        parts.extend(encoded)
-    return _frame(b"".join(parts))
+        parts.append(_column(ends, "<u8"))
+        parts.append(b"".join(encoded))
+    return _framed(parts)
+
+
+def _column(array: Any, dtype: Any) -> memoryview:
+    return memoryview(np.ascontiguousarray(array, dtype)).cast("B")
+
+
+def encode_key(key_id: int, name: str, kind: int) -> bytes:
+    """The framed record defining key ``key_id``, as bytes."""
+    return b"".join(key_parts(key_id, name, kind))
+
+
+def encode_chunk(
+    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any
+) -> bytes:
+    """The framed record holding points of ``key_id``, as bytes."""
+    return b"".join(chunk_parts(key_id, kind, steps, walls, values))
 
 
 class RunWriter:
@@ -203,27 +231,25 @@ class RunWriter:
         self._fsync = fsync
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self._size = 0
-        self.append(HEADER.pack(MAGIC, FORMAT_VERSION))
+        self.append([HEADER.pack(MAGIC, FORMAT_VERSION)])
 
     @property
     def size(self) -> int:
         """Bytes of whole records written so far."""
         return self._size
 
-    def append(self, data: bytes) -> None:
-        """Write ``data`` (whole records) at the end of the file, then sync it.
+    def append(self, buffers: list) -> None:
+        """Write ``buffers`` (whole records, in order) at the end of the file, then sync.
 
         Raises
         ------
         OSError
             If the disk refused; the file is then as it was before the call.
         """
-        view = memoryview(data)
+        written = 0
         try:
             os.lseek(self._fd, self._size, os.SEEK_SET)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            written = _write_all(self._fd, buffers)
             if self._fsync:
                 os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
         except OSError:
@@ -232,12 +258,36 @@ class RunWriter:
             except OSError:
                 pass  # the next append seeks to _size and overwrites the torn bytes
             raise
-        self._size += len(data)
+        self._size += written
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+# Linux refuses writev() with more buffers than this (IOV_MAX).
+_IOV_MAX = 1024
+
+
+def _write_all(fd: int, buffers: list) -> int:
+    """Write every buffer in order with as few system calls as possible."""
+    pending = [memoryview(b).cast("B") for b in buffers if memoryview(b).nbytes]
+    total = 0
+    while pending:
+        batch = pending[:_IOV_MAX]
+        count = os.writev(fd, batch)
+        total += count
+        # Drop what was written; a short write leaves part of one buffer.
+        while count:
+            head = pending[0]
+            if count >= head.nbytes:
+                count -= head.nbytes
+                pending.pop(0)
+            else:
+                pending[0] = head[count:]
+                count = 0
+    return total
 
 
 # -- the points file: reading -------------------------------------------------------
@@ -265,7 +315,12 @@ class RunReader:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.offset = 0  # start of the first record not yet read
-        self.bytes_read = 0  # total bytes read from disk, for callers that measure it
+        # Bytes read from disk, for callers that measure it. Every byte before
+        # ``offset`` was read once; the bytes of a torn tail are read again on the next
+        # call (they may yet be cut back and rewritten by the writer), and
+        # ``bytes_reread`` counts those.
+        self.bytes_read = 0
+        self.bytes_reread = 0
         self.keys: dict[int, tuple[str, int]] = {}  # key id -> (name, kind)
 
     def read(self) -> tuple[list[int], list[Chunk]]:
@@ -302,6 +357,7 @@ class RunReader:
             self._decode(payload, new_keys, chunks)
             start = end
         self.offset += start
+        self.bytes_reread += len(data) - start
         return new_keys, chunks
 
     def _decode(self, payload: memoryview, new_keys: list[int], chunks: list[Chunk]) -> None:

@@ -361,23 +361,23 @@ def test_disk_errors_warn_once_keep_points_and_retry(monkeypatch):
     """A refused write warns once, never raises, and the points land once the disk recovers."""
     logger = Logger(flush_every=1000)
     logger.log({"a": 1.0}, 0)
-    real_write = runfile.os.write
+    real_writev = runfile.os.writev
     calls = []
 
-    def full_disk(fd, data):
-        calls.append(len(data))
-        written = real_write(fd, bytes(data[:5]))  # a torn write, then the error
+    def full_disk(fd, buffers):
+        calls.append(len(buffers))
+        written = real_writev(fd, [bytes(buffers[0][:5])])  # a torn write, then the error
         assert written == 5
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runfile.os, "write", full_disk)
+    monkeypatch.setattr(runfile.os, "writev", full_disk)
     with pytest.warns(hypertuner.HypertunerWarning, match="No space left on device"):
         assert logger.flush() is False
     logger.log({"a": 2.0}, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert logger.flush() is False  # the second refusal is silent
-    monkeypatch.setattr(runfile.os, "write", real_write)
+    monkeypatch.setattr(runfile.os, "writev", real_writev)
     logger.log({"a": 3.0}, 2)
     logger.close()
     assert len(calls) == 2
