@@ -1,0 +1,93 @@
+"""Decimation keeps every extreme within its budget; smoothing matches TensorBoard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hypertuner.downsample import bucket_means, ema, minmax, visible
+
+
+def test_short_series_are_kept_whole():
+    """A series within the budget is drawn point for point."""
+    assert minmax(np.arange(10.0), budget=10).tolist() == list(range(10))
+
+
+def test_a_single_spike_among_ten_million_survives():
+    """One spike in 10 million points is among the ~2,000 drawn."""
+    values = np.zeros(10_000_000)
+    values[7_654_321] = 1e6
+    values[1_234_567] = -5.0
+    picked = minmax(values, budget=2000)
+    assert len(picked) <= 2000
+    assert 7_654_321 in picked and 1_234_567 in picked
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=arrays(np.float64, st.integers(1, 5000), elements=st.floats(allow_nan=True, allow_infinity=True)),
+    budget=st.integers(4, 600),
+)
+def test_budget_first_last_and_extremes_are_kept(values, budget):
+    """Within budget; first and last kept; every bucket's finite min and max kept; deterministic."""
+    picked = minmax(values, budget)
+    assert len(picked) <= max(budget, 2)
+    assert picked[0] == 0 and picked[-1] == len(values) - 1
+    assert np.all(np.diff(picked) > 0)
+    finite = values[np.isfinite(values)]
+    if len(finite):
+        chosen = values[picked]
+        assert np.nanmin(np.where(np.isfinite(chosen), chosen, np.nan)) == finite.min()
+        assert np.nanmax(np.where(np.isfinite(chosen), chosen, np.nan)) == finite.max()
+    assert np.array_equal(picked, minmax(values.copy(), budget))
+
+
+def test_budget_must_allow_first_and_last():
+    """A budget under 4 points is refused."""
+    with pytest.raises(ValueError, match="budget must be at least 4 points"):
+        minmax(np.zeros(10), budget=3)
+
+
+def test_tensorboard_smoothing_on_known_inputs():
+    """The debiased EMA equals TensorBoard's formula, worked by hand."""
+    got = ema(np.array([1.0, 2.0, 3.0]), 0.5)
+    # last: 0.5, 1.25, 2.125; debias: 0.5, 0.75, 0.875
+    assert got.tolist() == pytest.approx([1.0, 1.25 / 0.75, 2.125 / 0.875])
+    assert ema(np.array([1.0, 2.0]), 0.0).tolist() == [1.0, 2.0]
+    assert ema(np.array([4.0, 4.0, 4.0]), 0.9).tolist() == [4.0, 4.0, 4.0]
+
+
+def test_smoothing_passes_non_finite_values_through():
+    """NaN and infinities are kept where they are and skipped by the average."""
+    got = ema(np.array([1.0, np.nan, 3.0, np.inf]), 0.5)
+    assert got[0] == 1.0 and np.isnan(got[1]) and got[3] == np.inf
+    assert got[2] == pytest.approx((0.5 * 0.5 + 0.5 * 3.0) / 0.75)
+
+
+def test_smoothing_weight_is_checked():
+    """A weight outside [0, 1) is refused."""
+    with pytest.raises(ValueError, match=r"smoothing weight must be in \[0, 1\) \(got 1.0\)"):
+        ema(np.zeros(3), 1.0)
+
+
+def test_bucket_means_approximate_full_smoothing():
+    """Smoothing bucket means with weight w**size tracks smoothing every point with w."""
+    rng = np.random.default_rng(0)
+    values = np.cumsum(rng.normal(size=200_000)) + rng.normal(size=200_000) * 5
+    means, size = bucket_means(values, budget=2000)
+    assert size == 201 and len(means) == -(-200_000 // 201)
+    full = ema(values, 0.999)
+    coarse = ema(means, 0.999**size)
+    ends = np.minimum(np.arange(1, len(means) + 1) * size, len(values)) - 1
+    assert np.max(np.abs(coarse[5:] - full[ends][5:])) < 0.05 * np.ptp(values)
+
+
+def test_visible_keeps_a_neighbour_each_side():
+    """A zoom window keeps the points inside plus one beyond each edge."""
+    steps = np.arange(10.0)
+    assert visible(steps, 3.5, 6.5).tolist() == [3, 4, 5, 6, 7]
+    assert visible(steps, None, 1.0).tolist() == [0, 1, 2]
+    assert visible(steps, None, None).tolist() == list(range(10))
