@@ -10,7 +10,6 @@ appends what is new to the run file at least once per ``flush_every`` seconds.
 from __future__ import annotations
 
 import atexit
-import collections
 from itertools import chain
 import os
 import random
@@ -136,7 +135,7 @@ class Logger(RunBase):
         self._ids: dict[str, int] = {}
         self._flushed: list[int] = []  # per key id: points already on disk
         self._defined: list[bool] = []  # per key id: key record already on disk
-        self._queue: collections.deque = collections.deque()
+        self._queue: list[tuple] = []  # calls not yet moved into the series
         self._lock = threading.RLock()  # guards draining the queue into the series
         self._flush_lock = threading.Lock()  # one flush at a time
         self._closed = False
@@ -249,7 +248,10 @@ class Logger(RunBase):
             queue = self._queue
             if not queue:
                 return
-            batch = [queue.popleft() for _ in range(len(queue))]
+            # log() only ever appends, from any thread, and drains are serialised by
+            # the lock, so the first len(batch) entries are exactly the ones copied.
+            batch = queue[:]
+            del queue[: len(batch)]
             keys_column, steps, walls, rows = zip(*batch)
             first = keys_column[0]
             if keys_column.count(first) == len(keys_column):
