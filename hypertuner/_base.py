@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._notebook import in_notebook
 from .params import Params
 from .runfile import live_status
 from .series import SeriesMap
@@ -73,6 +74,16 @@ class RunBase(SeriesMap):
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """In a notebook, the board; elsewhere (terminal IPython) a text summary."""
+        if not in_notebook():
+            from .board.fallback import summary
+
+            return {"text/plain": summary(self)}
+        from .board import board_for
+
+        return board_for(self)._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         keys = len(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "steps": 3000,
     "warmup": 200,
     "seed": 0,
+    "pause": 0.0,  # seconds to wait per step, to watch a fast model train at a human pace
 }
 
 
@@ -59,7 +61,7 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
     Parameters
     ----------
     config : Params or dict, optional
-        Overrides of :data:`DEFAULTS` (lr, hidden, batch, steps, warmup, seed).
+        Overrides of :data:`DEFAULTS` (lr, hidden, batch, steps, warmup, seed, pause).
     logger : Logger, optional
         Where to log; a new one recording ``config`` is made if omitted.
     """
@@ -108,6 +110,8 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
                     }
                 )
             logger.log(values, step)
+            if cfg.pause:
+                time.sleep(cfg.pause)
     return logger
 
 

@@ -10,6 +10,7 @@ appends what is new to the run file at least once per ``flush_every`` seconds.
 from __future__ import annotations
 
 import atexit
+import math
 from itertools import chain
 import os
 import random
@@ -27,6 +28,7 @@ import numpy as np
 from .params import coerce as _coerce_params
 from .params import current as _current_params
 from ._base import RunBase, runs_dir
+from ._notebook import in_notebook
 from ._values import FAST_KINDS, INT_LIMIT, KIND_PHRASES, TEXT, describe, flatten, normalise, normalise_step
 from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
@@ -42,6 +44,9 @@ from .runfile import (
 from .series import Series
 
 __all__ = ["Logger"]
+
+# Seconds between redraws of a live board (a slow redraw stretches this).
+REDRAW_EVERY = 0.2
 
 # Drain the queue once it holds this many calls, so memory stays bounded even when
 # nothing reads and the flush interval is long.
@@ -83,6 +88,9 @@ class Logger(RunBase):
         Hyperparameters to record; defaults to those of the last ``hypertuner.params()``.
     flush_every : float
         Seconds between writes to disk (default 1.0); a crash loses at most this much.
+    display : bool, optional
+        Show the live board in the current notebook cell. By default it is shown in
+        a notebook and never elsewhere (outside a notebook no widget code is loaded).
 
     Examples
     --------
@@ -98,6 +106,7 @@ class Logger(RunBase):
         params: Any = None,
         *,
         flush_every: float = 1.0,
+        display: bool | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not (isinstance(flush_every, (int, float)) and flush_every > 0):
@@ -145,8 +154,15 @@ class Logger(RunBase):
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"hypertuner-flush-{self.name}", daemon=True
         )
+        # Live boards: log() calls them when the wall clock passes _redraw_at.
+        self._listeners: list[Callable[[bool], Any]] = []
+        self._redraw_at = math.inf
+        self._redraw_every = REDRAW_EVERY
+        self._display_warned = False
         _open_loggers.add(self)
         self._thread.start()
+        if display or (display is None and in_notebook()):
+            self.show()
 
     # -- writing ------------------------------------------------------------------
 
@@ -197,6 +213,8 @@ class Logger(RunBase):
         queue.append((keys, step, wall, row))
         if len(queue) >= DRAIN_AT:
             self._drain()
+        if wall >= self._redraw_at:
+            self._redraw(wall)
 
     def _admit(self, values: Any) -> tuple[tuple[str, ...], tuple]:
         """The slow path of log(): flatten, normalise, check kinds, define new keys.
@@ -280,6 +298,40 @@ class Logger(RunBase):
 
     _sync = _drain  # readers see every point logged so far
 
+    # -- live boards ------------------------------------------------------------
+
+    def show(self) -> Any:
+        """Display the live board in the current notebook cell (again, if shown before)."""
+        from .board import show
+
+        return show(self)
+
+    def _watch(self, redraw: Callable[[bool], Any]) -> None:
+        """Call ``redraw(final)`` from log() every REDRAW_EVERY seconds and on close."""
+        self._listeners.append(redraw)
+        self._redraw_at = self._clock()
+
+    def _redraw(self, now: float, final: bool = False) -> None:
+        started = time.perf_counter()
+        try:
+            for redraw in self._listeners:
+                redraw(final)
+        except Exception as exc:  # noqa: BLE001 - a broken display must not stop training
+            self._listeners.clear()
+            self._redraw_at = math.inf
+            if not self._display_warned:
+                self._display_warned = True
+                warnings.warn(
+                    f"hypertuner stopped drawing run {self.name!r}: {type(exc).__name__}: {exc}. "
+                    "Logging goes on.",
+                    HypertunerWarning,
+                    stacklevel=3,
+                )
+            return
+        cost = time.perf_counter() - started
+        # A slow redraw (a huge run) waits longer, so drawing stays a small share of the loop.
+        self._redraw_at = now + max(self._redraw_every, 4 * cost)
+
     # -- flushing -----------------------------------------------------------------
 
     def flush(self) -> bool:
@@ -358,6 +410,8 @@ class Logger(RunBase):
                 stacklevel=2,
             )
         _open_loggers.discard(self)
+        if self._listeners:
+            self._redraw(self._clock(), final=True)
 
     @property
     def closed(self) -> bool:

@@ -1,0 +1,61 @@
+"""The notebook board: everything that imports ipywidgets, bqplot or anywidget.
+
+Nothing outside this package imports it at module level; the logger and runs load
+it only when a notebook shows them. ``static`` (the picture for places where widgets
+cannot render) imports neither, and neither does this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._notebook import ipython
+
+__all__ = ["board_for", "show"]
+
+
+def board_for(source: Any) -> Any:
+    """The board of a logger or run, made on first use and kept on the source.
+
+    A live logger redraws it from ``log()`` on a time budget, once more when it
+    closes, and at the end of every cell that logged to it.
+    """
+    board = getattr(source, "_board", None)
+    if board is None:
+        from .board import Board
+
+        board = Board(source)
+        source._board = board
+        if hasattr(source, "_watch") and not source.closed:
+            source._watch(lambda final: board.redraw(full=final))
+            _redraw_after_each_cell(source, board)
+    return board
+
+
+def show(source: Any) -> Any:
+    """Display the board of ``source`` in the current cell; return the display handle.
+
+    When the cell ends, the output is refreshed so that a saved notebook keeps the
+    final static picture of the charts (shown where widgets cannot render).
+    """
+    from IPython.display import display
+
+    board = board_for(source)
+    handle = display(board, display_id=True)
+    if handle is not None:
+        board._handles.append(handle)
+    return handle
+
+
+def _redraw_after_each_cell(source: Any, board: Any) -> None:
+    shell = ipython()
+    if shell is None:
+        return
+
+    def after_cell(*_: Any) -> None:
+        board.redraw(full=True)
+        board.refresh_outputs()
+        if source.closed:
+            shell.events.unregister("post_run_cell", after_cell)
+
+    shell.events.register("post_run_cell", after_cell)

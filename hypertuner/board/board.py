@@ -1,0 +1,302 @@
+"""The notebook board: a header, one bqplot chart per numeric key, a table of text.
+
+A :class:`Board` reads a live :class:`~hypertuner.Logger` or a reopened
+:class:`~hypertuner.Run` through the same read API. Each redraw decimates every
+changed series (min/max per bucket, see :mod:`hypertuner.downsample`) and sends
+all of them in one message to the :class:`~hypertuner.board.engine.Engine`, which
+draws them in the browser.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import bqplot
+import numpy as np
+from ipywidgets import HTML, GridBox, Layout, VBox
+
+from ..downsample import bucket_means, minmax, visible
+from .engine import Engine
+from .fallback import picture, summary
+
+__all__ = ["Board", "Chart"]
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+TEXT_ROWS = 8
+
+
+class Chart:
+    """The bqplot objects of one key's chart. Only the browser writes their data."""
+
+    def __init__(self, key: str, kind: str, color: str, index: int) -> None:
+        self.key = key
+        self.kind = kind
+        self.x_scale = bqplot.LinearScale()
+        self.date_scale = bqplot.DateScale()
+        boolean = kind == "bool"
+        self.y_linear = bqplot.LinearScale(min=-0.05, max=1.05) if boolean else bqplot.LinearScale()
+        self.y_log = bqplot.LogScale()
+        axes = {
+            "x": bqplot.Axis(scale=self.x_scale, label="step", grid_lines="solid", tick_format="~s"),
+            "x_date": bqplot.Axis(scale=self.date_scale, label="wall time", grid_lines="solid", visible=False),
+            "y": bqplot.Axis(
+                scale=self.y_linear,
+                side="left",
+                grid_lines="solid",
+                tick_format="d" if boolean else ".3~g",
+                tick_values=[0, 1] if boolean else None,
+            ),
+            "y_log": bqplot.Axis(
+                scale=self.y_log, side="left", grid_lines="solid", tick_format=".2~e", visible=False
+            ),
+        }
+        line_args = {
+            "x": np.zeros(0),
+            "y": np.zeros(0),
+            "scales": {"x": self.x_scale, "y": self.y_linear},
+            "colors": [color],
+            "interpolation": "step-after" if boolean else "linear",
+            "interactions": {},  # no clicks that would save browser-set data to the kernel
+        }
+        self.raw = bqplot.Lines(stroke_width=1.5, **line_args)
+        self.smooth = bqplot.Lines(stroke_width=2.0, visible=False, **line_args)
+        self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_linear]})
+        self.figure = bqplot.Figure(
+            marks=[self.raw, self.smooth],
+            axes=list(axes.values()),
+            title=key,
+            interaction=self.panzoom,
+            animation_duration=0,
+            fig_margin={"top": 32, "bottom": 36, "left": 58, "right": 14},
+            layout=Layout(width="100%", height="250px"),
+        )
+        self.figure.add_class("ht-chart")
+        self.figure.add_class(f"ht-i-{index}")
+        self.axes = axes
+        self.drawn = -1  # points held when last sent; -1: never
+
+    def refs(self) -> dict[str, Any]:
+        """The widget references the browser engine needs for this chart."""
+        return {
+            "figure": self.figure,
+            "raw": self.raw,
+            "smooth": self.smooth,
+            "x_scale": self.x_scale,
+            "date_scale": self.date_scale,
+            "y_linear": self.y_linear,
+            "y_log": self.y_log,
+            "x_axis": self.axes["x"],
+            "date_axis": self.axes["x_date"],
+            "y_axis": self.axes["y"],
+            "log_axis": self.axes["y_log"],
+            "panzoom": self.panzoom,
+        }
+
+
+def _f32(array: np.ndarray) -> memoryview:
+    return memoryview(np.ascontiguousarray(array, np.float32))
+
+
+def _f64(array: np.ndarray) -> memoryview:
+    return memoryview(np.ascontiguousarray(array, np.float64))
+
+
+class Board(VBox):
+    """Live charts of a run, shown in a notebook.
+
+    Parameters
+    ----------
+    source : Logger or Run
+        What to draw; a chart never needs to know which of the two it reads.
+    budget : int
+        The most points drawn per line (about two per horizontal pixel).
+    """
+
+    def __init__(self, source: Any, *, budget: int = 2000) -> None:
+        self._source = source
+        self._budget = budget
+        self._charts: dict[str, Chart] = {}
+        self._grids: dict[str, GridBox] = {}
+        self._rev = 0
+        self._rate = (time.time(), 0)  # (when, points) at the last redraw, for points/s
+        self._handles: list[Any] = []  # display handles whose static picture to refresh
+        self._pictured = -1  # points when the static picture was last refreshed
+        self._header = HTML()
+        self._engine = Engine(created=float(source.created))
+        self._sections = VBox()
+        self._text = HTML()
+        super().__init__([self._header, self._engine, self._sections, self._text])
+        self.add_class("ht-board")
+        self._engine.observe(self._on_view_change, ["x_mode", "reset"])
+        self.redraw(full=True)
+
+    def __repr__(self) -> str:
+        return f"<hypertuner Board of {self._source.name!r}: {len(self._charts)} charts>"
+
+    # -- drawing ------------------------------------------------------------------
+
+    def redraw(self, full: bool = False) -> int:
+        """Send every chart whose series changed (all of them if ``full``).
+
+        Returns the number of charts sent. Everything goes in one message.
+        """
+        source = self._source
+        kinds = source.kinds
+        for key, kind in kinds.items():
+            if kind != "text" and key not in self._charts:
+                self._add_chart(key, kind)
+        payload: dict[str, Any] = {}
+        for index, (key, chart) in enumerate(self._charts.items()):
+            series = source[key]
+            count = len(series)
+            if full or count != chart.drawn:
+                payload[str(index)] = self._payload(series, chart)
+                chart.drawn = count
+        if payload:
+            self._rev += 1
+            self._engine.data = {"rev": self._rev, "charts": payload}
+        self._header.value = self._header_html()
+        texts = [key for key, kind in kinds.items() if kind == "text"]
+        self._text.value = self._text_html(texts) if texts else ""
+        return len(payload)
+
+    def _add_chart(self, key: str, kind: str) -> None:
+        index = len(self._charts)
+        chart = Chart(key, kind, COLORS[index % len(COLORS)], index)
+        self._charts[key] = chart
+        chart.x_scale.observe(lambda _: self._on_zoom(key), ["min", "max"])
+        section = key.split("/", 1)[0] if "/" in key else ""
+        if section not in self._grids:
+            grid = GridBox(
+                layout=Layout(grid_template_columns="repeat(auto-fill, minmax(340px, 1fr))", width="100%")
+            )
+            self._grids[section] = grid
+            title = HTML(f"<b>{html.escape(section)}</b>") if section else HTML("")
+            self._sections.children = (*self._sections.children, title, grid)
+        grid = self._grids[section]
+        grid.children = (*grid.children, chart.figure)
+        with self._engine.hold_sync():
+            self._engine.charts = [c.refs() for c in self._charts.values()]
+            self._engine.names = list(self._charts)
+            self._engine.colors = [COLORS[i % len(COLORS)] for i in range(len(self._charts))]
+
+    def _payload(self, series: Any, chart: Chart) -> dict[str, Any]:
+        """The decimated points of one series, as binary arrays for the browser."""
+        steps = series.steps
+        walls = series.walls
+        values = series.values.astype(np.float64) if chart.kind == "bool" else series.values
+        total = len(values)
+        timed = bool(total and steps[0] == walls[0])  # logged without steps: x is time
+        created = self._source.created
+        span = np.arange(total)
+        low, high = chart.x_scale.min, chart.x_scale.max
+        mode = self._engine.x_mode
+        if (low is not None or high is not None) and mode != "wall":
+            axis = walls - created if (mode == "relative" or timed) else steps
+            span = visible(axis, low, high)
+        window = values[span]
+        picked = span[minmax(window, self._budget)]
+        means, size = bucket_means(window, self._budget)
+        ends = span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1] if len(window) else span
+        return {
+            "x": _f64(steps[picked]),
+            "t": _f32(walls[picked] - created),
+            "y": _f32(values[picked]),
+            "mx": _f64(steps[ends]),
+            "mt": _f32(walls[ends] - created),
+            "my": _f32(means),
+            "size": int(size),
+            "total": total,
+            "window": len(window),
+            "timed": timed,
+        }
+
+    def _on_zoom(self, key: str) -> None:
+        # Runs only once the kernel is idle: zooming redecimates from the full data.
+        chart = self._charts[key]
+        index = list(self._charts).index(key)
+        self._rev += 1
+        self._engine.data = {"rev": self._rev, "charts": {str(index): self._payload(self._source[key], chart)}}
+
+    def _on_view_change(self, _: Any) -> None:
+        # The browser already cleared the zoom; send every chart for the new x axis.
+        self.redraw(full=True)
+
+    # -- where widgets cannot render ----------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Front ends that run widgets pick the widget view; nbconvert (without
+        # widget state), GitHub and terminals fall back to the picture or the text.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = summary(self._source)
+        bundle["image/svg+xml"] = picture(self._source, self._budget)
+        return bundle
+
+    def refresh_outputs(self) -> None:
+        """Re-send the outputs showing this board, so their static picture is current."""
+        points = self._source.points
+        if points == self._pictured:
+            return
+        self._pictured = points
+        for handle in self._handles:
+            handle.update(self)
+
+    # -- text -------------------------------------------------------------------
+
+    def _header_html(self) -> str:
+        source = self._source
+        points = source.points
+        now = time.time()
+        end = source.ended or now
+        elapsed = max(0.0, end - source.created)
+        last_steps = [float(source[key].steps[-1]) for key in source if len(source[key])]
+        when, before = self._rate
+        rate = (points - before) / (now - when) if now > when and source.status == "running" else None
+        self._rate = (now, points)
+        status = source.status
+        colour = {"running": "#2e7d32", "finished": "#1565c0", "crashed": "#c62828"}.get(status, "#555")
+        parts = [
+            f"<b>{html.escape(source.name)}</b>",
+            f"<span style='color:{colour}'>{html.escape(status)}</span>",
+            f"{points:,} points",
+        ]
+        if last_steps:
+            parts.append(f"last step {_number(max(last_steps))}")
+        parts.append(_duration(elapsed))
+        if rate is not None:
+            parts.append(f"{rate:,.0f} points/s")
+        return "<div class='ht-header'>" + " · ".join(parts) + "</div>"
+
+    def _text_html(self, keys: list[str]) -> str:
+        blocks = []
+        for key in keys:
+            series = self._source[key]
+            steps = series.steps[-TEXT_ROWS:][::-1]
+            values = series.values[-TEXT_ROWS:][::-1]
+            rows = "".join(
+                f"<tr><td style='text-align:right;padding-right:12px'>{_number(s)}</td>"
+                f"<td>{html.escape(str(v))}</td></tr>"
+                for s, v in zip(steps, values)
+            )
+            shown = min(TEXT_ROWS, len(series))
+            blocks.append(
+                f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
+                f"<b>{html.escape(key)}</b> <span style='color:#777'>latest {shown} of "
+                f"{len(series):,}</span><table class='ht-text'><tr><th>step</th><th>value</th></tr>"
+                f"{rows}</table></div>"
+            )
+        return "".join(blocks)
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

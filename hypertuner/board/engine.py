@@ -1,0 +1,65 @@
+"""The browser-side engine of a board: one anywidget that draws every chart.
+
+The kernel never writes to the bqplot marks. It sends each chart's decimated
+points to this widget's ``data`` trait as binary arrays, and ``engine.js`` (a
+plain ES module, no build step) puts them on the marks, smooths them, switches
+the x axis and the y scale, hides lines, and shows the value under the cursor.
+All of that runs in the browser, so it keeps working while a training loop keeps
+the kernel busy (widget callbacks in Python would wait for the cell to finish).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import traitlets
+from ipywidgets import widget_serialization
+
+__all__ = ["Engine"]
+
+# An installed wheel carries the module beside this file; a source checkout keeps it
+# in js/ at the top, where its tests are.
+_ESM = Path(__file__).with_name("engine.js")
+if not _ESM.exists():
+    _ESM = Path(__file__).resolve().parents[2] / "js" / "engine.js"
+
+
+class Engine(anywidget.AnyWidget):
+    """Control bar and drawing engine for the charts of one board."""
+
+    _esm = _ESM
+    _css = """
+    .ht-controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center;
+      font: 12px var(--jp-ui-font-family, sans-serif); padding: 2px 4px; }
+    .ht-controls label { display: inline-flex; align-items: center; gap: 4px; }
+    .ht-controls input[type=range] { width: 120px; }
+    .ht-controls .ht-value { min-width: 2.4em; font-variant-numeric: tabular-nums; }
+    .ht-controls button { font-size: 11px; padding: 1px 6px; cursor: pointer; }
+    .ht-controls button.ht-off { opacity: .45; text-decoration: line-through; }
+    .ht-readout { position: absolute; top: 2px; right: 8px; pointer-events: none;
+      font: 11px var(--jp-code-font-family, monospace); color: var(--jp-ui-font-color1, #333);
+      background: var(--jp-layout-color0, rgba(255,255,255,.85)); padding: 0 3px; }
+    .ht-note { position: absolute; bottom: 2px; right: 8px; pointer-events: none;
+      font: 10px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color2, #777); }
+    """
+
+    # One dict of bqplot widget references per chart, in chart order.
+    charts = traitlets.List(traitlets.Dict()).tag(sync=True, **widget_serialization)
+    names = traitlets.List(traitlets.Unicode()).tag(sync=True)  # ("keys" is taken by Widget)
+    colors = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    created = traitlets.Float(0.0).tag(sync=True)
+    # {"rev": n, "charts": {index: {"x": f64, "t": f32, "y": f32, "mx"...}}}: only
+    # the charts that changed since the last send; the browser keeps the rest.
+    data = traitlets.Dict().tag(sync=True)
+
+    # Owned by the browser: set there and saved, read here once the kernel is idle.
+    smoothing = traitlets.Float(0.6).tag(sync=True)
+    log_y = traitlets.Bool(False).tag(sync=True)
+    x_mode = traitlets.Unicode("step").tag(sync=True)
+    hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    reset = traitlets.Int(0).tag(sync=True)
+
+    def __repr__(self) -> str:
+        # The default repr would list every trait, arrays included.
+        return f"<hypertuner Engine: {len(self.names)} charts>"

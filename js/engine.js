@@ -1,0 +1,379 @@
+// The browser half of a hypertuner board (an anywidget ES module, no build step).
+//
+// The kernel sends decimated points into this widget's `data` trait; this module
+// puts them on the bqplot marks it was given references to, and owns everything a
+// person changes while looking: smoothing, log y, the x axis, hidden lines, zoom
+// reset and the value under the cursor. It runs in the browser, so it keeps working
+// while a training loop keeps the kernel busy.
+//
+// Rules learned the hard way:
+//  - the kernel never writes to the marks, and this module never calls
+//    save_changes() on them, so the two never overwrite each other;
+//  - log y swaps a mark's y scale between two pre-built scales and toggles the
+//    visibility of two pre-built axes (setting Axis.scale breaks the ticks);
+//  - a scale left without marks falls back to a [0, 1] domain, which a log scale
+//    cannot draw, so the outgoing scale is pinned to its domain before a swap.
+
+// -- pure helpers (exported for js/engine.test.mjs) -------------------------------
+
+/** TensorBoard's debiased exponential moving average; non-finite values pass through. */
+export function ema(values, weight) {
+  const out = new Float64Array(values.length);
+  let constant = true;
+  for (let i = 1; i < values.length && constant; i++) constant = values[i] === values[0];
+  let last = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = +values[i];
+    if (constant || weight === 0 || !Number.isFinite(value)) {
+      out[i] = value;
+      continue;
+    }
+    last = last * weight + (1 - weight) * value;
+    count += 1;
+    out[i] = last / (1 - Math.pow(weight, count));
+  }
+  return out;
+}
+
+function typed(view, Type) {
+  // Buffers arrive as DataViews; a typed array needs an aligned offset.
+  if (view == null) return new Type(0);
+  if (ArrayBuffer.isView(view) && !(view instanceof DataView)) return view;
+  const bytes = view.byteLength - (view.byteLength % Type.BYTES_PER_ELEMENT);
+  if (view.byteOffset % Type.BYTES_PER_ELEMENT === 0) {
+    return new Type(view.buffer, view.byteOffset, bytes / Type.BYTES_PER_ELEMENT);
+  }
+  return new Type(view.buffer.slice(view.byteOffset, view.byteOffset + bytes));
+}
+
+/** One chart's payload from the kernel, with its columns as typed arrays. */
+export function decode(packed) {
+  return {
+    x: typed(packed.x, Float64Array),
+    t: typed(packed.t, Float32Array),
+    y: typed(packed.y, Float32Array),
+    mx: typed(packed.mx, Float64Array),
+    mt: typed(packed.mt, Float32Array),
+    my: typed(packed.my, Float32Array),
+    size: packed.size || 1,
+    total: packed.total || 0,
+    window: packed.window || 0,
+    timed: !!packed.timed,
+  };
+}
+
+/** Index of the value in `xs` nearest to `x` (xs need not be sorted). */
+export function nearest(xs, x) {
+  let best = 0;
+  let distance = Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const d = Math.abs(xs[i] - x);
+    if (d < distance) {
+      distance = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** A number as a person reads it: 12,345 / 0.03125 / 1.235e-7. */
+export function formatNumber(value) {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return value.toLocaleString("en-US");
+  const magnitude = Math.abs(value);
+  if (magnitude !== 0 && (magnitude < 1e-4 || magnitude >= 1e9)) return value.toExponential(3);
+  return String(+value.toPrecision(5));
+}
+
+const PREFIX = "IPY_MODEL_";
+const engines = new WeakMap(); // model -> engine, shared by every view of the model
+
+async function resolve(model, ref) {
+  if (ref == null || typeof ref !== "string") return ref ?? null;
+  const id = ref.startsWith(PREFIX) ? ref.slice(PREFIX.length) : ref;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const found = await model.widget_manager.get_model(id);
+      if (found) return found;
+    } catch (err) {
+      if (attempt > 50) throw err;
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+async function resolveChart(model, refs) {
+  const entries = await Promise.all(
+    Object.entries(refs).map(async ([name, ref]) => [name, await resolve(model, ref)])
+  );
+  return Object.fromEntries(entries);
+}
+
+class Engine {
+  constructor(model) {
+    this.model = model;
+    this.charts = []; // resolved bqplot models per chart
+    this.points = []; // decoded arrays per chart
+    this.pinned = new Set();
+    this.listeners = new Set(); // views to tell about changes (readouts, notes)
+    this.ready = this.resolveCharts();
+    model.on("change:charts", () => (this.ready = this.resolveCharts()));
+    model.on("change:data", () => this.ready.then(() => this.receive()));
+    model.on("change:smoothing change:hidden", () => this.ready.then(() => this.drawAll()));
+    model.on("change:log_y", () => this.ready.then(() => this.applyScales()));
+    model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
+    model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
+  }
+
+  async resolveCharts() {
+    const refs = this.model.get("charts") || [];
+    this.charts = await Promise.all(refs.map((r) => resolveChart(this.model, r)));
+    this.receive();
+    this.applyScales();
+  }
+
+  receive() {
+    const data = this.model.get("data") || {};
+    for (const [index, packed] of Object.entries(data.charts || {})) {
+      this.points[+index] = decode(packed);
+    }
+    this.drawAll();
+  }
+
+  xMode(index) {
+    const mode = this.model.get("x_mode");
+    const p = this.points[index];
+    if (mode === "step" && p && p.timed) return "relative";
+    return mode;
+  }
+
+  xValues(index, which) {
+    // which: "" for the drawn points, "m" for the bucket means
+    const p = this.points[index];
+    const mode = this.xMode(index);
+    if (mode === "step") return p[which + "x"];
+    const t = p[which + "t"];
+    if (mode === "relative") return t;
+    const created = this.model.get("created") * 1000;
+    const dates = new Float64Array(t.length);
+    for (let i = 0; i < t.length; i++) dates[i] = created + t[i] * 1000;
+    dates.type = "date";
+    return dates;
+  }
+
+  drawAll() {
+    this.charts.forEach((_, index) => this.draw(index));
+    this.listeners.forEach((listener) => listener());
+  }
+
+  draw(index) {
+    const chart = this.charts[index];
+    const p = this.points[index];
+    if (!chart || !chart.raw || !p) return;
+    const key = (this.model.get("names") || [])[index];
+    const shown = !(this.model.get("hidden") || []).includes(key);
+    const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
+    const smoothing = weight > 0 && p.y.length > 2;
+    chart.raw.set({
+      x: this.xValues(index, ""),
+      y: p.y,
+      visible: shown,
+      opacities: [smoothing ? 0.25 : 1],
+    });
+    if (smoothing) {
+      // Each mean stands for `size` points, so its weight is weight**size:
+      // smoothing the means then follows smoothing every point.
+      chart.smooth.set({
+        x: this.xValues(index, "m"),
+        y: ema(p.my, Math.pow(weight, p.size)),
+        visible: shown,
+      });
+    } else {
+      chart.smooth.set({ visible: false });
+    }
+    const note = p.total > p.y.length ? `${formatNumber(p.window)} pts, ${formatNumber(p.y.length)} drawn` : "";
+    chart.figure.set("title", note ? `${key}  ·  ${note}` : key);
+  }
+
+  pin(scale) {
+    const domain = scale.domain;
+    if (scale.get("min") != null || scale.get("max") != null) return;
+    if (!domain || domain.length !== 2 || !domain.every(Number.isFinite)) return;
+    scale.set({ min: Math.min(...domain), max: Math.max(...domain) });
+    this.pinned.add(scale);
+  }
+
+  unpin(scale) {
+    if (this.pinned.delete(scale)) scale.set({ min: null, max: null });
+  }
+
+  applyScales() {
+    const log = !!this.model.get("log_y");
+    this.charts.forEach((chart, index) => {
+      if (!chart.raw) return;
+      const wall = this.xMode(index) === "wall";
+      const y = log ? chart.y_log : chart.y_linear;
+      const x = wall ? chart.date_scale : chart.x_scale;
+      const marks = [chart.raw, chart.smooth];
+      const moving = marks.filter((m) => m.get("scales").y !== y || m.get("scales").x !== x);
+      if (moving.length) {
+        this.pin(log ? chart.y_linear : chart.y_log);
+        for (const m of moving) m.set("scales", { ...m.get("scales"), x, y });
+      }
+      this.unpin(y);
+      chart.y_axis.set("visible", !log);
+      chart.log_axis.set("visible", log);
+      chart.x_axis.set("visible", !wall);
+      chart.date_axis.set("visible", wall);
+      chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
+      chart.panzoom.set("scales", { x: [x], y: [y] });
+    });
+  }
+
+  changeX() {
+    // A zoom in steps means nothing in seconds: start the new axis unzoomed.
+    this.resetZoom();
+    this.applyScales();
+    this.drawAll();
+  }
+
+  resetZoom() {
+    const log = !!this.model.get("log_y");
+    for (const chart of this.charts) {
+      if (!chart.x_scale) continue;
+      for (const scale of [chart.x_scale, chart.date_scale, log ? chart.y_log : chart.y_linear]) {
+        this.pinned.delete(scale);
+        scale.set({ min: null, max: null });
+        scale.save_changes(); // scales are never streamed into: saving is safe
+      }
+    }
+  }
+}
+
+function initialize({ model }) {
+  engines.set(model, new Engine(model));
+}
+
+function element(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name.startsWith("data-")) node.setAttribute(name, value);
+    else node[name] = value;
+  }
+  node.append(...children);
+  return node;
+}
+
+function controls(model) {
+  const save = () => model.save_changes(); // this widget's own state only
+  const slider = element("input", { type: "range", min: "0", max: "0.99", step: "0.01", "data-testid": "smoothing" });
+  const shownValue = element("span", { className: "ht-value" });
+  const log = element("input", { type: "checkbox", "data-testid": "log-y" });
+  const xMode = element("select", { "data-testid": "x-axis" }, [
+    element("option", { value: "step", textContent: "step" }),
+    element("option", { value: "relative", textContent: "relative time" }),
+    element("option", { value: "wall", textContent: "wall time" }),
+  ]);
+  const reset = element("button", { textContent: "reset zoom", "data-testid": "reset-zoom" });
+  const toggles = element("span", { className: "ht-toggles" });
+
+  slider.addEventListener("input", () => model.set("smoothing", +slider.value));
+  slider.addEventListener("change", save);
+  log.addEventListener("change", () => (model.set("log_y", log.checked), save()));
+  xMode.addEventListener("change", () => (model.set("x_mode", xMode.value), save()));
+  reset.addEventListener("click", () => (model.set("reset", (model.get("reset") || 0) + 1), save()));
+
+  function sync() {
+    const weight = +model.get("smoothing");
+    if (+slider.value !== weight) slider.value = String(weight);
+    shownValue.textContent = weight.toFixed(2);
+    log.checked = !!model.get("log_y");
+    xMode.value = model.get("x_mode");
+    const hidden = model.get("hidden") || [];
+    const colors = model.get("colors") || [];
+    toggles.replaceChildren(
+      ...(model.get("names") || []).map((key, i) => {
+        const button = element("button", {
+          className: hidden.includes(key) ? "ht-off" : "",
+          title: `show or hide ${key}`,
+          textContent: key,
+          "data-testid": `toggle-${i}`,
+        });
+        button.style.borderLeft = `10px solid ${colors[i] || "currentColor"}`;
+        button.addEventListener("click", () => {
+          const now = model.get("hidden") || [];
+          model.set("hidden", now.includes(key) ? now.filter((k) => k !== key) : [...now, key]);
+          save();
+        });
+        return button;
+      })
+    );
+  }
+  model.on("change:smoothing change:log_y change:x_mode change:hidden change:names change:colors", sync);
+  sync();
+  return element("div", { className: "ht-controls" }, [
+    element("label", {}, ["smoothing", slider, shownValue]),
+    element("label", {}, [log, "log y"]),
+    element("label", {}, ["x axis", xMode]),
+    reset,
+    toggles,
+  ]);
+}
+
+// The value under the cursor: read off the drawn points nearest the mouse's x.
+function readouts(model, el) {
+  const engine = engines.get(model);
+  const onMove = (event) => {
+    const figure = event.target.closest && event.target.closest(".ht-chart");
+    if (!figure) return;
+    const index = +[...figure.classList].find((c) => c.startsWith("ht-i-")).slice(5);
+    const chart = engine.charts[index];
+    const p = engine.points[index];
+    const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
+    if (!chart || !p || !area || !p.y.length) return;
+    const box = area.getBoundingClientRect();
+    const scale = engine.xMode(index) === "wall" ? chart.date_scale : chart.x_scale;
+    const domain = (scale.domain || []).map(Number);
+    if (domain.length !== 2 || box.width <= 0) return;
+    const fraction = (event.clientX - box.left) / box.width;
+    const xs = engine.xValues(index, "");
+    const i = nearest(xs, domain[0] + fraction * (domain[1] - domain[0]));
+    let readout = figure.querySelector(".ht-readout");
+    if (!readout) {
+      readout = element("div", { className: "ht-readout" });
+      figure.style.position = "relative";
+      figure.append(readout);
+    }
+    const x = engine.xMode(index) === "wall" ? new Date(xs[i]).toLocaleTimeString() : formatNumber(xs[i]);
+    const label = engine.xMode(index) === "step" ? "step" : engine.xMode(index) === "relative" ? "t" : "";
+    readout.textContent = `${label} ${x}: ${formatNumber(p.y[i])}`.trim();
+  };
+  const onLeave = (event) => {
+    const figure = event.target.closest && event.target.closest(".ht-chart");
+    const readout = figure && figure.querySelector(".ht-readout");
+    if (readout) readout.textContent = "";
+  };
+  // The board's DOM holds this view and the charts; wait until it is attached.
+  let board = null;
+  const attach = () => {
+    board = el.closest(".ht-board");
+    if (!board) return void requestAnimationFrame(attach);
+    board.addEventListener("mousemove", onMove);
+    board.addEventListener("mouseout", onLeave);
+  };
+  attach();
+  return () => {
+    if (board) {
+      board.removeEventListener("mousemove", onMove);
+      board.removeEventListener("mouseout", onLeave);
+    }
+  };
+}
+
+function render({ model, el }) {
+  el.append(controls(model));
+  return readouts(model, el);
+}
+
+export default { initialize, render };

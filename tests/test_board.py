@@ -1,0 +1,211 @@
+"""The board, kernel side: throttled redraws, decimated binary payloads, text, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bqplot")
+
+import ipywidgets  # noqa: E402
+import ipywidgets.comm  # noqa: E402
+
+import hypertuner  # noqa: E402
+from hypertuner.board import board_for  # noqa: E402
+
+
+class RecordingComm:
+    """Stands in for a kernel comm: keeps every message a widget sends."""
+
+    kernel = "a kernel"
+
+    def __init__(self, **kwargs):
+        self.comm_id = kwargs.get("comm_id") or f"comm-{id(self)}"
+        self.messages = []
+
+    def send(self, data=None, metadata=None, buffers=None):
+        self.messages.append((data, buffers or []))
+
+    def open(self, *args, **kwargs):
+        pass
+
+    def on_msg(self, callback):
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+
+@pytest.fixture
+def comms(monkeypatch):
+    """Every widget created in the test gets a RecordingComm; returns the list of them."""
+    made = []
+
+    def create_comm(**kwargs):
+        made.append(RecordingComm(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ipywidgets.comm, "create_comm", create_comm)
+    return made
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def data_updates(board):
+    """The update messages that carried chart data from the board's engine."""
+    return [
+        (data, buffers)
+        for data, buffers in board._engine.comm.messages
+        if data and data.get("method") == "update" and "data" in data.get("state", {})
+    ]
+
+
+def test_ten_logs_in_one_interval_send_one_update(comms):
+    """Ten log() calls inside one redraw interval produce one data message, not ten."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock)
+    logger.log({"loss": 1.0}, 0)
+    board = board_for(logger)
+    before = len(data_updates(board))
+    for i in range(1, 11):
+        clock.now += 0.01
+        logger.log({"loss": 1.0 / (i + 1)}, i)
+    assert len(data_updates(board)) == before + 1
+    clock.now += 0.3
+    logger.log({"loss": 0.01}, 11)
+    assert len(data_updates(board)) == before + 2
+    logger.close()
+
+
+def test_payload_is_binary_decimated_and_bounded(comms):
+    """A million points go out as at most ~2,000 float32 values, binary, extremes kept."""
+    logger = hypertuner.Logger(display=False)
+    values = np.sin(np.arange(1_000_000) / 1000.0)
+    values[654_321] = 50.0  # one spike
+    for i, value in enumerate(values.tolist()):
+        logger.log({"loss": value}, i)
+    board = board_for(logger)
+    data, buffers = data_updates(board)[-1]
+    chart = data["state"]["data"]["charts"]["0"]
+    assert chart["total"] == 1_000_000
+    y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
+    y = np.frombuffer(y_bytes, np.float32)
+    assert len(y) <= 2000 and y.max() == 50.0
+    x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
+    assert len(np.frombuffer(x_bytes, np.float64)) == len(y)
+    sizes = sum(memoryview(b).nbytes for b in buffers)
+    assert sizes < 60_000  # bytes per redraw do not grow with the series length
+    logger.close()
+
+
+def test_unchanged_charts_are_not_resent(comms):
+    """A redraw sends only the charts whose series grew."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock)
+    logger.log({"a": 1.0, "b": 2.0}, 0)
+    board = board_for(logger)
+    clock.now += 1
+    logger.log({"a": 3.0}, 1)  # past the interval: log() redraws
+    data, _ = data_updates(board)[-1]
+    assert list(data["state"]["data"]["charts"]) == ["0"]
+    assert board.redraw() == 0
+    assert board.redraw(full=True) == 2
+    logger.close()
+
+
+def test_layout_sections_and_new_keys(comms):
+    """One chart per numeric key in sections by prefix; keys appearing later get charts."""
+    logger = hypertuner.Logger(display=False)
+    logger.log({"train/loss": 1.0, "val/loss": 2.0, "lr": 0.1, "is_best": True, "phase": "warmup"}, 0)
+    board = board_for(logger)
+    assert list(board._charts) == ["train/loss", "val/loss", "lr", "is_best"]
+    assert set(board._grids) == {"train", "val", ""}
+    assert board._charts["is_best"].raw.interpolation == "step-after"
+    logger.log({"train/acc": 0.5}, 1)
+    board.redraw()
+    assert list(board._charts)[-1] == "train/acc"
+    assert len(board._grids["train"].children) == 2
+    assert board._engine.names == ["train/loss", "val/loss", "lr", "is_best", "train/acc"]
+    logger.close()
+
+
+def test_names_and_text_are_escaped(comms):
+    """Key names and text values appear as text, never as HTML."""
+    logger = hypertuner.Logger(name="<b>run<b>", display=False)
+    logger.log({"<i>note</i>": "<script>alert(1)</script>"}, 0)
+    board = board_for(logger)
+    assert "<script>" not in board._text.value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board._text.value
+    assert "&lt;i&gt;note&lt;/i&gt;" in board._text.value
+    assert "&lt;b&gt;run&lt;b&gt;" in board._header.value
+    logger.close()
+
+
+def test_text_table_newest_first_with_count(comms):
+    """The text table shows the latest values newest first and the total count."""
+    logger = hypertuner.Logger(display=False)
+    for i in range(20):
+        logger.log({"phase": f"p{i}"}, i)
+    board = board_for(logger)
+    table = board._text.value
+    assert "latest 8 of 20" in table
+    assert table.index("p19") < table.index("p18") < table.index("p12")
+    assert "p11" not in table
+    logger.close()
+
+
+def test_header_shows_status_points_and_last_step(comms):
+    """The header names the run, its status, the points and the last step."""
+    logger = hypertuner.Logger(name="header", display=False)
+    for i in range(5):
+        logger.log({"a": float(i)}, i * 10)
+    board = board_for(logger)
+    assert "header" in board._header.value and "running" in board._header.value
+    assert "5 points" in board._header.value and "last step 40" in board._header.value
+    logger.close()
+    assert "finished" in board._header.value
+
+
+def test_static_fallback_in_the_bundle(comms):
+    """The board's output carries an SVG picture and a text summary besides the widget."""
+    with hypertuner.Logger(display=False) as logger:
+        for i in range(100):
+            logger.log({"loss": 1.0 / (i + 1), "note": "x"}, i)
+    bundle = board_for(hypertuner.load(logger.path))._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/svg+xml"].startswith("<svg")
+    assert "loss" in bundle["image/svg+xml"]
+    assert "loss" in bundle["text/plain"] and "finished" in bundle["text/plain"]
+
+
+def test_a_failing_board_warns_once_and_logging_goes_on(comms):
+    """A redraw that raises stops the drawing with one warning; points are still kept."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock)
+
+    def broken(final):
+        raise RuntimeError("front end went away")
+
+    logger._watch(broken)
+    with pytest.warns(hypertuner.HypertunerWarning, match="stopped drawing .* front end went away"):
+        logger.log({"a": 1.0}, 0)
+    clock.now += 1
+    logger.log({"a": 2.0}, 1)
+    assert logger["a"].values.tolist() == [1.0, 2.0]
+    logger.close()
+
+
+def test_outside_a_notebook_nothing_is_displayed():
+    """Logger() in plain Python displays nothing and its repr bundle is plain text."""
+    logger = hypertuner.Logger()
+    assert logger._listeners == []
+    assert list(logger._repr_mimebundle_()) == ["text/plain"]
+    logger.close()
