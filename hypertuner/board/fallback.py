@@ -28,7 +28,7 @@ def summary(source: Any) -> str:
         else:
             last = values[-1] if len(values) else None
             rows.append((key, len(values), bool(last) if series.kind == "bool" else last, None, None))
-    return summary_text(source.name, source.status, rows)
+    return summary_text(f"run {source.name}", source.status, rows)
 
 
 def picture(source: Any, budget: int = 2000) -> str:

@@ -90,10 +90,9 @@ def _c(value: float) -> str:
 
 
 def _ticks(lo: float, hi: float, expand: bool) -> tuple[list[float], list[str]]:
-    """At most five round ticks (steps 1, 2, 2.5 or 5 times a power of ten) and their labels.
+    """At most five round ticks (1, 2, 2.5 or 5 times a power of ten) and their labels.
 
-    With ``expand`` the ticks enclose [lo, hi] (the y axis grows to round ends);
-    without, they lie inside it (the x axis ends where the data end).
+    With ``expand`` they enclose [lo, hi] (y axes), else they lie inside it (x axes).
     """
     mag = 10.0 ** math.floor(math.log10((hi - lo) / 5))
     for step in (m * mag for m in (1, 2, 2.5, 5, 10, 20, 25, 50, 100)):
@@ -218,17 +217,16 @@ def render_svg(charts: Sequence[StaticChart], *, title: str = "", columns: int =
     if columns < 1:
         raise ValueError(f"columns must be at least 1 (got {columns})")
     charts = list(charts)
-    cols = max(1, min(columns, len(charts)))
-    rows = math.ceil(len(charts) / cols)
-    head = 30 if title else 0
+    cols, head = max(1, min(columns, len(charts))), 30 if title else 0
     width = cols * chart_width
-    height = head + (rows * chart_height if charts else 40)
+    height = head + (math.ceil(len(charts) / cols) * chart_height if charts else 40)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="10" '
            f'fill="{_GREY}">',  # grey text by default; charts override where needed
            f'<rect width="{width}" height="{height}" fill="#fff"/>']  # readable in dark themes
     if title:
-        out.append(_text(12, 21, _esc(title), extra=' font-size="15" font-weight="bold" fill="#111"'))
+        bold = ' font-size="15" font-weight="bold" fill="#111"'
+        out.append(_text(12, 21, _esc(title), extra=bold))
     if not charts:
         out.append(_text(12, head + 25, "nothing logged yet"))
     for i, chart in enumerate(charts):
@@ -276,8 +274,7 @@ def summary_text(title: str, status: str,
     table += [[_cell(str(r[0])), f"{r[1]:,}", _cell(r[2]), _cell(r[3]), _cell(r[4])]
               for r in rows]
     points = max(len(r[1]) for r in table)
-    for r in table:
-        r[1] = r[1].rjust(points)  # counts line up on their last digit
+    table = [[r[0], r[1].rjust(points), *r[2:]] for r in table]  # counts align on the last digit
     # Columns at least 10 wide, with at least 3 spaces between, so short values still align.
     widths = [max(max(len(r[i]) for r in table) + 3, 10) for i in range(5)]
     lines += ["".join(c.ljust(wd) for c, wd in zip(r, widths)).rstrip() for r in table]

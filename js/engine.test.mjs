@@ -1,0 +1,47 @@
+// Tests of the pure helpers of engine.js, run with `node --test js/`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decode, ema, formatNumber, nearest } from "./engine.js";
+
+test("ema matches TensorBoard's debiased formula", () => {
+  const got = ema(Float32Array.from([1, 2, 3]), 0.5);
+  const want = [1, 1.25 / 0.75, 2.125 / 0.875];
+  got.forEach((value, i) => assert.ok(Math.abs(value - want[i]) < 1e-12));
+});
+
+test("ema passes non-finite values through and skips them", () => {
+  const got = ema([1, NaN, 3, Infinity], 0.5);
+  assert.equal(got[0], 1);
+  assert.ok(Number.isNaN(got[1]));
+  assert.ok(Math.abs(got[2] - (0.5 * 0.5 + 0.5 * 3) / 0.75) < 1e-12);
+  assert.equal(got[3], Infinity);
+});
+
+test("ema leaves a constant series and weight 0 alone", () => {
+  assert.deepEqual([...ema([4, 4, 4], 0.9)], [4, 4, 4]);
+  assert.deepEqual([...ema([1, 2], 0)], [1, 2]);
+});
+
+test("decode turns DataViews into typed arrays, even at odd offsets", () => {
+  const x = new Float64Array([1, 2, 3]);
+  const shifted = new Uint8Array(25);
+  shifted.set(new Uint8Array(x.buffer), 1);
+  const p = decode({ x: new DataView(shifted.buffer, 1, 24), y: new DataView(new Float32Array([5, 6, 7]).buffer), size: 4, timed: true });
+  assert.deepEqual([...p.x], [1, 2, 3]);
+  assert.deepEqual([...p.y], [5, 6, 7]);
+  assert.equal(p.size, 4);
+  assert.equal(p.timed, true);
+  assert.equal(p.t.length, 0);
+});
+
+test("nearest finds the closest x, sorted or not", () => {
+  assert.equal(nearest([0, 10, 20, 30], 14), 1);
+  assert.equal(nearest([30, 0, 20, 10], 26), 0);
+});
+
+test("formatNumber reads like a person writes", () => {
+  assert.equal(formatNumber(12345), "12,345");
+  assert.equal(formatNumber(0.03125), "0.03125");
+  assert.equal(formatNumber(1.23456789e-7), "1.235e-7");
+  assert.equal(formatNumber(NaN), "NaN");
+});

@@ -1,0 +1,172 @@
+"""Drive a JupyterLab 4 page the way a person does: open a notebook, Run All, watch prompts.
+
+Selectors were checked against JupyterLab 4.6 and ipywidgets 8.1 in Chromium.
+Every query is scoped to the notebook panel on show: tabs restored from a saved
+workspace stay in the DOM, hidden.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+CELL = f"{PANEL} .jp-Notebook .jp-Cell"
+CODE_CELL = f"{PANEL} .jp-Notebook .jp-CodeCell"
+PROMPT = f"{CODE_CELL} > .jp-Cell-inputWrapper .jp-InputArea-prompt"  # "[ ]:", "[*]:", "[3]:"
+EXECUTION_INDICATOR = f"{PANEL} .jp-Notebook-ExecutionIndicator"
+KERNEL_NAME = f"{PANEL} .jp-NotebookPanel-toolbar [data-jp-item-name=kernelName]"
+STATUS_BAR_TEXT = ".jp-StatusBar-TextItem"  # the kernel's reads "Python 3 (ipykernel) | Idle"
+# Tracebacks and everything written to stderr share this MIME type.
+STDERR_OUTPUT = f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+
+
+# -- opening ------------------------------------------------------------------------
+
+
+def open_notebook(page: Page, base_url: str, name: str, timeout: float = 90.0) -> None:
+    """Open ``<root>/name`` in a single tab and wait until its kernel is connected and idle.
+
+    ``?reset`` drops the workspace the server saved: without it, notebooks opened
+    earlier come back as extra tabs.
+    """
+    deadline = time.monotonic() + timeout
+    page.goto(f"{base_url}/lab/tree/{name}?reset", wait_until="domcontentloaded", timeout=timeout * 1000)
+    page.wait_for_selector(CELL, timeout=_ms_left(deadline))
+    current_tab = f".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is('{Path(name).name}')"
+    page.wait_for_selector(current_tab, timeout=_ms_left(deadline))
+    wait_kernel_ready(page, deadline)
+
+
+_KERNEL_READY = """
+([indicator, kernelName, statusBar]) => {
+  const state = document.querySelector(indicator);
+  if (!state || state.getAttribute('data-status') !== 'idle') return false;
+  const name = document.querySelector(kernelName);
+  if (!name || !name.textContent.trim() || /No Kernel/i.test(name.textContent)) return false;
+  return [...document.querySelectorAll(statusBar)].some(
+    (item) => /\\|\\s*Idle\\s*$/.test(item.textContent) && !/No Kernel/i.test(item.textContent));
+}
+"""
+
+
+def wait_kernel_ready(page: Page, deadline: float, settle: float = 0.3) -> None:
+    """Wait until the kernel is connected and idle, and still is ``settle`` seconds later.
+
+    The execution indicator alone misleads: before a kernel exists it reads "idle",
+    then walks initializing, connecting, unknown, idle. So a real kernel name in the
+    toolbar and "<name> | Idle" in the status bar are required as well.
+    """
+    selectors = [EXECUTION_INDICATOR, KERNEL_NAME, STATUS_BAR_TEXT]
+    while True:
+        page.wait_for_function(_KERNEL_READY, arg=selectors, timeout=_ms_left(deadline), polling=100)
+        page.wait_for_timeout(settle * 1000)
+        if page.evaluate(_KERNEL_READY, selectors):
+            return
+
+
+def run_all(page: Page) -> None:
+    """Run All Cells through the Run menu (its command is runmenu:run-all)."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).click()
+    item = page.locator(".lm-Menu-item[data-command='runmenu:run-all']")
+    item.wait_for(state="visible")
+    item.click()
+    page.locator(".lm-Menu").first.wait_for(state="hidden")
+
+
+# -- prompts ------------------------------------------------------------------------
+
+
+def prompts(page: Page) -> list[str]:
+    """Every code cell's prompt, in order: "" never run, "*" running or queued, "3" done."""
+    texts = page.eval_on_selector_all(PROMPT, "els => els.map((e) => e.textContent)")
+    return [match.group(1).strip() if (match := re.search(r"\[(.*?)\]", t)) else t.strip() for t in texts]
+
+
+def is_running(page: Page, index: int) -> bool:
+    """True while code cell ``index`` shows [*].
+
+    The prompt only ever goes from [*] to a number, so [*] seen after a series of
+    checks proves it showed [*] during all of them.
+    """
+    return prompts(page)[index] == "*"
+
+
+def wait_running(page: Page, index: int, timeout: float = 90.0) -> None:
+    """Wait until code cell ``index`` is the cell actually running.
+
+    [*] also marks cells queued behind it, so every cell above must have a number.
+    """
+    page.wait_for_function(
+        """([selector, index]) => {
+            const texts = [...document.querySelectorAll(selector)].map((e) => e.textContent);
+            return texts.length > index && texts[index].includes('[*]')
+                && texts.slice(0, index).every((t) => /\\[\\d+\\]/.test(t));
+        }""",
+        arg=[PROMPT, index],
+        timeout=timeout * 1000,
+        polling=50,
+    )
+
+
+def wait_all_done(page: Page, timeout: float = 120.0) -> list[str]:
+    """Wait until every code cell has an execution count; return the prompts."""
+    page.wait_for_function(
+        """(selector) => {
+            const texts = [...document.querySelectorAll(selector)].map((e) => e.textContent);
+            return texts.length > 0 && texts.every((t) => /\\[\\d+\\]/.test(t));
+        }""",
+        arg=PROMPT,
+        timeout=timeout * 1000,
+        polling=100,
+    )
+    return prompts(page)
+
+
+# -- cells and outputs ----------------------------------------------------------------
+
+
+def code_cell_index(page: Page, source_contains: str) -> int:
+    """Index (among code cells) of the first cell whose source contains the text."""
+    sources = page.eval_on_selector_all(
+        f"{CODE_CELL} .jp-InputArea-editor", "els => els.map((e) => e.textContent)"
+    )
+    for index, source in enumerate(sources):
+        if source_contains in source:
+            return index
+    raise LookupError(f"no code cell contains {source_contains!r}; sources: {sources}")
+
+
+def code_cell(page: Page, index: int):
+    """Locator of code cell ``index``."""
+    return page.locator(CODE_CELL).nth(index)
+
+
+def output_text(page: Page, index: int) -> str:
+    """The visible text of code cell ``index``'s outputs."""
+    return code_cell(page, index).locator(".jp-OutputArea").inner_text()
+
+
+def stderr_outputs(page: Page) -> list[str]:
+    """The text of every traceback or stderr output in the notebook."""
+    return page.locator(STDERR_OUTPUT).all_inner_texts()
+
+
+# -- screenshots ----------------------------------------------------------------------
+
+
+def screenshot(target, folder: Path, name: str) -> Path:
+    """Save a PNG of a page or a locator into ``folder``; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    if hasattr(target, "scroll_into_view_if_needed"):
+        target.scroll_into_view_if_needed()
+    target.screenshot(path=str(path), animations="disabled")
+    return path
+
+
+def _ms_left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 1.0) * 1000

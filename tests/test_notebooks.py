@@ -1,0 +1,79 @@
+"""The notebooks under notebooks/ run for real, headless, and leave useful outputs."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    """The quickstart notebook, executed in a fresh folder (its runs land there)."""
+    folder = tmp_path_factory.mktemp("quickstart")
+    shutil.copy(NOTEBOOKS / "quickstart.ipynb", folder)
+    notebook = nbformat.read(folder / "quickstart.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute(env={"HYPERTUNER_DIR": str(folder / "runs")})
+    return notebook, folder
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_quickstart_runs_without_errors(quickstart):
+    """Every cell of the quickstart runs; no output is an error or a warning on stderr."""
+    notebook, _ = quickstart
+    for cell in code_cells(notebook):
+        for output in cell.outputs:
+            assert output.output_type != "error", output.get("evalue")
+            assert output.get("name") != "stderr", output.get("text")
+
+
+def test_training_cell_shows_one_board_with_a_final_picture(quickstart):
+    """The training cell shows one board whose static picture and summary are final."""
+    notebook, _ = quickstart
+    cell = next(c for c in code_cells(notebook) if "train(" in c.source)
+    boards = [o for o in cell.outputs if WIDGET in o.get("data", {})]
+    assert len(boards) == 1
+    data = boards[0]["data"]
+    assert "6,000 pts" in data["image/svg+xml"] and "train/loss" in data["image/svg+xml"]
+    summary = data["text/plain"]
+    assert "finished" in summary and "train/loss" in summary and "cosine" in summary
+
+
+def test_reopened_run_reads_every_point(quickstart):
+    """The reopened run reports finished, its params and every training point."""
+    notebook, folder = quickstart
+    cell = next(c for c in code_cells(notebook) if "hypertuner.load(" in c.source)
+    printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert printed.strip() == "finished 1.0 6000 points of train/loss"
+    assert any(WIDGET in o.get("data", {}) for o in cell.outputs)
+    assert len(list((folder / "runs").iterdir())) == 3
+
+
+def test_html_export_shows_the_static_picture(quickstart):
+    """Exported to HTML without widget state, the output shows the SVG charts."""
+    nbconvert = pytest.importorskip("nbconvert")
+    notebook, _ = quickstart
+    saved = nbformat.from_dict(notebook)
+    saved.metadata.pop("widgets", None)  # as a notebook saved without widget state
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(saved)
+    pictures = [
+        base64.b64decode(encoded).decode()
+        for encoded in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)
+    ]
+    assert len(pictures) >= 4  # one per board shown
+    assert any("6,000 pts" in picture and "train/loss" in picture for picture in pictures)
