@@ -1,6 +1,7 @@
 """A small model trained with numpy alone, logged with hypertuner.
 
-Run it as ``python -m hypertuner.demo [--params FILE.json] [--steps N]``. It trains a
+Run it as ``python -m hypertuner.demo [--params FILE.json]``, or with ``--lab`` to
+open the quickstart notebook in JupyterLab and watch it train live. It trains a
 two-layer network on a synthetic two-spiral problem with mini-batch SGD and logs
 train/val loss and accuracy, the learning rate, the phase and a best-so-far flag.
 The notebooks call :func:`train` directly.
@@ -9,9 +10,13 @@ The notebooks call :func:`train` directly.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +25,7 @@ from .errors import HypertunerError
 from .logger import Logger
 from .params import Params, params
 
-__all__ = ["DEFAULTS", "main", "spirals", "train"]
+__all__ = ["DEFAULTS", "main", "open_quickstart", "quickstart_path", "spirals", "train"]
 
 DEFAULTS: dict[str, Any] = {
     "lr": 1.0,
@@ -122,7 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--params", metavar="FILE.json", help="hyperparameters overriding the defaults")
     parser.add_argument("--dir", help="folder for the run (default $HYPERTUNER_DIR or ./runs)")
+    parser.add_argument(
+        "--lab", action="store_true", help="open the quickstart notebook in JupyterLab instead"
+    )
     args = parser.parse_args(argv)
+    if args.lab:
+        return open_quickstart()
     try:
         config = params(DEFAULTS, argv=["--params", args.params] if args.params else [])
     except HypertunerError as exc:
@@ -132,6 +142,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"run {logger.name}: {logger.points:,} points in {logger.path}")
     print(f"val/loss {run_val[0]:.3f} -> {run_val[-1]:.3f}, val/acc {logger['val/acc'].values[-1]:.3f}")
     return 0
+
+
+def quickstart_path() -> Path:
+    """The quickstart notebook: in notebooks/ of a checkout, or shipped in the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks" / "quickstart.ipynb", here / "notebooks" / "quickstart.ipynb"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("the quickstart notebook is not installed with this copy of hypertuner")
+
+
+def open_quickstart() -> int:
+    """Start JupyterLab on the quickstart notebook; returns its exit code."""
+    notebook = quickstart_path()
+    if importlib.util.find_spec("jupyterlab") is None:
+        print("JupyterLab is not installed: pip install 'hypertuner[demo]' (or jupyterlab)", file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "jupyterlab", str(notebook)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # JupyterLab refuses root unless told
+    return subprocess.call(command, cwd=notebook.parent)
 
 
 if __name__ == "__main__":
