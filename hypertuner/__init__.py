@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ._version import __version__
+from .board import compare
 from .errors import (
     HypertunerError,
     HypertunerWarning,
@@ -38,6 +39,7 @@ __all__ = [
     "RunNotFoundError",
     "Series",
     "__version__",
+    "compare",
     "load",
     "params",
     "runs",

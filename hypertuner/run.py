@@ -8,16 +8,34 @@ follows a run that another process (or another machine) is still writing.
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Iterable
+import warnings
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ._base import RunBase, runs_dir
-from .errors import RunNotFoundError
-from .runfile import DATA_FILE, INFO_FILE, Chunk, RunReader, read_info
+from ._table import format_duration, format_table, format_time
+from .errors import HypertunerError, HypertunerWarning, RunFormatError, RunNotFoundError
+from .runfile import (
+    CHUNK,
+    CHUNK_RECORD,
+    DATA_FILE,
+    FORMAT_VERSION,
+    FRAME,
+    HEADER,
+    INFO_FILE,
+    MAGIC,
+    MAX_PAYLOAD,
+    Chunk,
+    RunReader,
+    read_info,
+)
 from .series import Series
 
 __all__ = ["Run", "RunList", "load", "runs"]
@@ -115,29 +133,227 @@ def load(path: str | os.PathLike[str]) -> Run:
     return Run(folder)
 
 
+# -- many runs ------------------------------------------------------------------------
+
+_STATUSES = ("running", "finished", "crashed")
+_MISSING = object()  # a param a run does not have
+
+
 class RunList(list):
-    """Runs in a folder, oldest first; prints as a table."""
+    """Runs, oldest first; prints as a table, filters, summarises and refreshes.
+
+    :func:`runs` makes one for a folder. It is a plain ``list`` of :class:`Run`
+    otherwise: index it, loop over it, ``len()`` it.
+
+    Examples
+    --------
+    >>> runs = hypertuner.runs()
+    >>> runs.filter(status="finished", **{"model.hidden": 64}).varying()
+    ['lr', 'seed']
+    >>> runs.summary(["val/loss"]).sort_values("val/loss/min")
+    """
+
+    # Where refresh() looks for runs: a folder (a list from runs()), or the list a
+    # filter was applied to, with the test it applied. A list made otherwise (by
+    # hand, or a slice) has neither and refresh() only updates the runs it holds.
+    _dir: Path | None = None
+    _source: RunList | None = None
+    _test: Callable[[Run], bool] | None = None
+
+    def __getitem__(self, index: Any) -> Any:
+        found = super().__getitem__(index)
+        return RunList(found) if isinstance(index, slice) else found
+
+    # -- selecting --------------------------------------------------------------------
+
+    def filter(self, predicate: Callable[[Run], bool] | None = None, /, **criteria: Any) -> RunList:
+        """The runs that pass a test, oldest first.
+
+        Parameters
+        ----------
+        predicate : callable, optional
+            A function of a :class:`Run` returning true for the runs to keep.
+        **criteria
+            ``status="finished"`` keeps runs of that status; any other name keeps
+            runs whose hyperparameter of that name equals the value. Nested
+            parameters go by dotted names, ``**{"model.hidden": 64}``. A run without
+            the parameter does not match. All conditions must hold.
+
+        Returns
+        -------
+        RunList
+            The matching runs. Its :meth:`refresh` refreshes this list and applies
+            the same test again, so runs that start to match join it.
+
+        Raises
+        ------
+        TypeError
+            If ``predicate`` is not callable.
+        ValueError
+            If ``status`` is not one of the statuses a run can have.
+
+        Examples
+        --------
+        >>> runs.filter(status="finished", lr=0.01)
+        >>> runs.filter(lambda run: run.params.get("lr", 0) > 0.001)
+        """
+        if predicate is not None and not callable(predicate):
+            raise TypeError(
+                "filter() takes a function of a run, or keyword arguments such as "
+                f"status='finished' (got {predicate!r} that is {type(predicate).__name__})"
+            )
+        if "status" in criteria and criteria["status"] not in _STATUSES:
+            allowed = ", ".join(repr(status) for status in _STATUSES)
+            raise ValueError(f"status must be one of {allowed} (got {criteria['status']!r})")
+
+        def test(run: Run) -> bool:
+            return _meets(run, criteria) and (predicate is None or bool(predicate(run)))
+
+        selected = RunList(run for run in self if test(run))
+        selected._source, selected._test = self, test
+        return selected
+
+    def varying(self) -> list[str]:
+        """The hyperparameters whose values differ between these runs.
+
+        Nested parameters are named with dots (``model.hidden``). A parameter that
+        some runs have and others lack varies too. The order is that in which the
+        names first appear, oldest run first.
+        """
+        flats = [_flat_params(run) for run in self]
+        names = dict.fromkeys(name for flat in flats for name in flat)
+        return [
+            name
+            for name in names
+            if any(not _equal(flat.get(name, _MISSING), flats[0].get(name, _MISSING)) for flat in flats)
+        ]
+
+    # -- summarising ------------------------------------------------------------------
+
+    def summary(self, metrics: str | Iterable[str] | None = None) -> Any:
+        """One row per run: status, timing, hyperparameters and metric statistics.
+
+        This reads every run's points (each run reads its file once and keeps them).
+
+        Parameters
+        ----------
+        metrics : str or iterable of str, optional
+            The keys to summarise. By default every numeric key of any run; a key
+            named here may also be a bool key (counted as 0 and 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by run name. Columns: ``status``, ``created`` (UTC datetime),
+            ``duration`` (seconds, so far for a running run), ``points``, then every
+            hyperparameter by dotted name, those that vary first (one that shares
+            a name with an earlier column is called ``params.<name>``), then for each
+            metric ``<key>/last``, ``<key>/min`` and ``<key>/max``. Missing values
+            are NaN; min and max skip NaN.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("summary() needs pandas, which is not installed: pip install pandas") from None
+        now = time.time()
+        columns: dict[str, Any] = {
+            "status": [run.status for run in self],
+            "created": pd.to_datetime(np.array([run.created for run in self], float), unit="s", utc=True),
+            "duration": np.array([_duration(run, now) for run in self], float),
+            "points": np.array([run.points for run in self], np.int64),
+        }
+        flats = [_flat_params(run) for run in self]
+        varying = self.varying()
+        for name in [*varying, *(n for n in dict.fromkeys(n for f in flats for n in f) if n not in varying)]:
+            column = f"params.{name}" if name in columns else name
+            columns[column] = [flat.get(name, np.nan) for flat in flats]
+        if metrics is None:
+            keys = dict.fromkeys(key for run in self for key, kind in run.kinds.items() if kind == "number")
+        else:
+            keys = dict.fromkeys([metrics] if isinstance(metrics, str) else metrics)
+        for key in keys:
+            stats = np.array([_stats(run, key) for run in self], float).reshape(len(self), 3)
+            for i, stat in enumerate(("last", "min", "max")):
+                columns[f"{key}/{stat}"] = stats[:, i]
+        return pd.DataFrame(columns, index=pd.Index([run.name for run in self], name="name"))
 
     def __repr__(self) -> str:
         if not self:
             return "RunList([])"
-        rows = [("name", "status", "started", "params")]
+        shown = self.varying() or list(dict.fromkeys(n for run in self for n in _flat_params(run)))
+        now = time.time()
+        rows = []
         for run in self:
-            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))
-            params = ", ".join(f"{k}={v!r}" for k, v in run.info.get("params", {}).items())
-            rows.append((run.name, run.status, started, params))
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        return "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3]
-            for row in rows
-        )
+            flat = _flat_params(run)
+            params = ", ".join(f"{name}={flat[name]!r}" for name in shown if name in flat)
+            points = _points(run)
+            rows.append(
+                (
+                    run.name,
+                    run.status,
+                    format_time(run.created),
+                    format_duration(_duration(run, now)),
+                    "?" if points is None else f"{points:,}",
+                    params,
+                )
+            )
+        header = ("name", "status", "started", "duration", "points", "params")
+        return format_table(header, rows, right=(3, 4))
+
+    # -- following ----------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Catch up with the disk; return how many new points were read.
+
+        A list from :func:`runs` lists its folder again, so new runs join it (their
+        points are read when first needed) and runs whose folder was deleted leave
+        it. Every run re-reads ``run.json`` (its status may have changed), and runs
+        whose points were already read read what was appended since, and only that.
+        A list from :meth:`filter` refreshes the list it was taken from, then applies
+        its test again.
+        """
+        counts, problems = self._update()
+        for problem in problems:
+            warnings.warn(problem, HypertunerWarning, stacklevel=2)
+        return sum(counts.get(run, 0) for run in self)
+
+    def _update(self) -> tuple[dict[Run, int], list[str]]:
+        """Refresh in place; return new points per run and the folders skipped."""
+        if self._source is not None and self._test is not None:
+            counts, problems = self._source._update()
+            self[:] = [run for run in self._source if self._test(run)]
+            return counts, problems
+        counts: dict[Run, int] = {}
+        for run in list(self):
+            try:
+                if run._loaded:
+                    counts[run] = run.refresh()
+                else:
+                    run._info = read_info(run.path)  # status and end time, not points
+            except RunNotFoundError:
+                self.remove(run)  # its folder was deleted
+        problems: list[str] = []
+        if self._dir is not None and self._dir.is_dir():
+            known = {run.path.name for run in self}
+            found, problems = _open_runs(self._dir, skip=known)
+            if found:
+                self.extend(found)
+                self.sort(key=_age)
+        return counts, problems
 
 
 def runs(dir: str | os.PathLike[str] | None = None) -> RunList:
     """List the runs in a folder (default ``$HYPERTUNER_DIR`` or ``./runs``), oldest first.
 
-    Only ``run.json`` is read here; each run reads its points when first asked for.
-    Folders that are not runs are skipped.
+    Only each run's ``run.json`` is read here; a run reads its points when first
+    asked for. Folders that are not runs are skipped, and so, with a
+    :class:`~hypertuner.HypertunerWarning` naming them, are runs whose ``run.json``
+    cannot be read.
 
     Raises
     ------
@@ -147,7 +363,144 @@ def runs(dir: str | os.PathLike[str] | None = None) -> RunList:
     root = runs_dir(dir)
     if not root.is_dir():
         raise RunNotFoundError(f"no runs folder at {str(root)!r}")
-    found: Iterable[Run] = (
-        Run(child) for child in sorted(root.iterdir()) if (child / INFO_FILE).is_file()
-    )
-    return RunList(sorted(found, key=lambda run: run.created))
+    found, problems = _open_runs(root, skip=set())
+    for problem in problems:
+        warnings.warn(problem, HypertunerWarning, stacklevel=2)
+    listing = RunList(sorted(found, key=_age))
+    listing._dir = root
+    return listing
+
+
+def _open_runs(root: Path, skip: set[str]) -> tuple[list[Run], list[str]]:
+    """Open the run folders in ``root`` not named in ``skip``; also say which failed."""
+    found: list[Run] = []
+    problems: list[str] = []
+    for child in sorted(root.iterdir()):
+        if child.name in skip or not (child / INFO_FILE).is_file():
+            continue
+        try:
+            run = Run(child)
+            _age(run)  # a run.json that parses but lacks these is damaged too
+        except (HypertunerError, OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            problems.append(f"skipped run folder {str(child)!r}: cannot read its {INFO_FILE} ({reason})")
+            continue
+        found.append(run)
+    return found, problems
+
+
+def _age(run: Run) -> tuple[float, str]:
+    created = run.created
+    if not isinstance(created, (int, float)) or not isinstance(run.name, str):
+        raise TypeError("'created' must be a number and 'name' a string")
+    return float(created), run.name
+
+
+def _flat_params(run: Run) -> dict[str, Any]:
+    """A run's hyperparameters as plain values under dotted names."""
+    return _flatten(run.info.get("params") or {})
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _param(run: Run, name: str) -> Any:
+    """The hyperparameter under a dotted name (a leaf or a whole section), or _MISSING."""
+    flat = _flat_params(run)
+    if name in flat:
+        return flat[name]
+    node: Any = run.info.get("params") or {}
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equality of two param values, where True is not 1 and missing is only missing."""
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
+def _meets(run: Run, criteria: dict[str, Any]) -> bool:
+    for name, wanted in criteria.items():
+        found = run.status if name == "status" else _param(run, name)
+        if not _equal(found, wanted):
+            return False
+    return True
+
+
+def _duration(run: Run, now: float) -> float:
+    """Seconds from start to end; so far if running; to the last write if crashed."""
+    if run.ended is not None:
+        return run.ended - run.created
+    if run.status == "running":
+        return now - run.created
+    times = []
+    for name in (DATA_FILE, INFO_FILE):
+        try:
+            times.append((run.path / name).stat().st_mtime)
+        except OSError:
+            pass
+    return max(times) - run.created if times else math.nan
+
+
+def _stats(run: Run, key: str) -> tuple[float, float, float]:
+    """Last, min and max of a number (or bool) key, NaN skipped; NaN if it has none."""
+    series = run.get(key)
+    if series is None or series.kind == "text" or len(series) == 0:
+        return math.nan, math.nan, math.nan
+    values = series.values.astype(np.float64, copy=False)
+    return float(values[-1]), float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+
+
+def _points(run: Run) -> int | None:
+    """How many points a run holds, without keeping them in memory if not read yet."""
+    try:
+        return run.points if run._loaded else _count_points(run.path / DATA_FILE)
+    except (HypertunerError, OSError):
+        return None
+
+
+def _count_points(path: Path) -> int:
+    """Count the points in a points file from record headers, without decoding them.
+
+    Reads record by record, so memory stays at one record, and stops where
+    :class:`~hypertuner.runfile.RunReader` stops: at the first torn or damaged record.
+    """
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    count = 0
+    with handle:
+        head = handle.read(HEADER.size)
+        if len(head) < HEADER.size:
+            return 0
+        magic, version = HEADER.unpack(head)
+        if magic != MAGIC or version != FORMAT_VERSION:
+            raise RunFormatError(f"{path} is not a points file this hypertuner reads")
+        while True:
+            frame = handle.read(FRAME.size)
+            if len(frame) < FRAME.size:
+                break
+            length, crc = FRAME.unpack(frame)
+            if length == 0 or length > MAX_PAYLOAD:
+                break
+            payload = handle.read(length)
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                break
+            if payload[0] == CHUNK:
+                count += CHUNK_RECORD.unpack_from(payload)[2]
+    return count

@@ -105,7 +105,13 @@ async function resolve(model, ref) {
 
 async function resolveChart(model, refs) {
   const entries = await Promise.all(
-    Object.entries(refs).map(async ([name, ref]) => [name, await resolve(model, ref)])
+    Object.entries(refs).map(async ([name, ref]) => {
+      if (name !== "lines") return [name, await resolve(model, ref)];
+      const lines = await Promise.all(
+        ref.map(async (pair) => ({ raw: await resolve(model, pair.raw), smooth: await resolve(model, pair.smooth) }))
+      );
+      return [name, lines];
+    })
   );
   return Object.fromEntries(entries);
 }
@@ -113,14 +119,13 @@ async function resolveChart(model, refs) {
 class Engine {
   constructor(model) {
     this.model = model;
-    this.charts = []; // resolved bqplot models per chart
-    this.points = []; // decoded arrays per chart
+    this.charts = []; // resolved bqplot models per chart: scales, axes, lines[run]
+    this.points = []; // points[chart][run]: decoded arrays
     this.pinned = new Set();
-    this.listeners = new Set(); // views to tell about changes (readouts, notes)
     this.ready = this.resolveCharts();
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
     model.on("change:data", () => this.ready.then(() => this.receive()));
-    model.on("change:smoothing change:hidden", () => this.ready.then(() => this.drawAll()));
+    model.on("change:smoothing change:hidden change:names", () => this.ready.then(() => this.drawAll()));
     model.on("change:log_y", () => this.ready.then(() => this.applyScales()));
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
@@ -128,71 +133,76 @@ class Engine {
 
   async resolveCharts() {
     const refs = this.model.get("charts") || [];
-    this.charts = await Promise.all(refs.map((r) => resolveChart(this.model, r)));
+    const charts = await Promise.all(refs.map((r) => resolveChart(this.model, r)));
+    this.charts = charts;
     this.receive();
     this.applyScales();
   }
 
   receive() {
     const data = this.model.get("data") || {};
-    for (const [index, packed] of Object.entries(data.charts || {})) {
-      this.points[+index] = decode(packed);
+    for (const [where, packed] of Object.entries(data.lines || {})) {
+      const [chart, run] = where.split("/").map(Number);
+      (this.points[chart] = this.points[chart] || [])[run] = decode(packed);
     }
     this.drawAll();
   }
 
   xMode(index) {
+    // A chart whose keys were logged without steps has time as its x.
     const mode = this.model.get("x_mode");
-    const p = this.points[index];
-    if (mode === "step" && p && p.timed) return "relative";
-    return mode;
+    const timed = (this.points[index] || []).some((p) => p && p.timed);
+    return mode === "step" && timed ? "relative" : mode;
   }
 
-  xValues(index, which) {
+  xValues(index, run, which) {
     // which: "" for the drawn points, "m" for the bucket means
-    const p = this.points[index];
+    const p = this.points[index][run];
     const mode = this.xMode(index);
     if (mode === "step") return p[which + "x"];
     const t = p[which + "t"];
     if (mode === "relative") return t;
-    const created = this.model.get("created") * 1000;
     const dates = new Float64Array(t.length);
-    for (let i = 0; i < t.length; i++) dates[i] = created + t[i] * 1000;
+    for (let i = 0; i < t.length; i++) dates[i] = (p.created + t[i]) * 1000;
     dates.type = "date";
     return dates;
   }
 
+  shown(index, run) {
+    const names = this.model.get("names") || [];
+    const name = this.model.get("toggle_by") === "run" ? names[run] : names[index];
+    return !(this.model.get("hidden") || []).includes(name);
+  }
+
   drawAll() {
     this.charts.forEach((_, index) => this.draw(index));
-    this.listeners.forEach((listener) => listener());
   }
 
   draw(index) {
     const chart = this.charts[index];
-    const p = this.points[index];
-    if (!chart || !chart.raw || !p) return;
-    const key = (this.model.get("names") || [])[index];
-    const shown = !(this.model.get("hidden") || []).includes(key);
+    if (!chart || !chart.lines) return;
     const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
-    const smoothing = weight > 0 && p.y.length > 2;
-    chart.raw.set({
-      x: this.xValues(index, ""),
-      y: p.y,
-      visible: shown,
-      opacities: [smoothing ? 0.25 : 1],
+    let note = "";
+    chart.lines.forEach(({ raw, smooth }, run) => {
+      const p = (this.points[index] || [])[run];
+      if (!p) {
+        raw.set({ x: new Float64Array(0), y: new Float32Array(0) });
+        smooth.set({ visible: false });
+        return;
+      }
+      const shown = this.shown(index, run);
+      const smoothing = weight > 0 && p.y.length > 2;
+      raw.set({ x: this.xValues(index, run, ""), y: p.y, visible: shown, opacities: [smoothing ? 0.25 : 1] });
+      if (smoothing) {
+        // Each mean stands for `size` points, so its weight is weight**size:
+        // smoothing the means then follows smoothing every point.
+        smooth.set({ x: this.xValues(index, run, "m"), y: ema(p.my, Math.pow(weight, p.size)), visible: shown });
+      } else {
+        smooth.set({ visible: false });
+      }
+      if (!note && p.total > p.y.length) note = `${formatNumber(p.window)} pts, ${formatNumber(p.y.length)} drawn`;
     });
-    if (smoothing) {
-      // Each mean stands for `size` points, so its weight is weight**size:
-      // smoothing the means then follows smoothing every point.
-      chart.smooth.set({
-        x: this.xValues(index, "m"),
-        y: ema(p.my, Math.pow(weight, p.size)),
-        visible: shown,
-      });
-    } else {
-      chart.smooth.set({ visible: false });
-    }
-    const note = p.total > p.y.length ? `${formatNumber(p.window)} pts, ${formatNumber(p.y.length)} drawn` : "";
+    const key = chart.figure.get("title").split("  ·  ")[0];
     chart.figure.set("title", note ? `${key}  ·  ${note}` : key);
   }
 
@@ -211,11 +221,11 @@ class Engine {
   applyScales() {
     const log = !!this.model.get("log_y");
     this.charts.forEach((chart, index) => {
-      if (!chart.raw) return;
+      if (!chart.lines) return;
       const wall = this.xMode(index) === "wall";
       const y = log ? chart.y_log : chart.y_linear;
       const x = wall ? chart.date_scale : chart.x_scale;
-      const marks = [chart.raw, chart.smooth];
+      const marks = chart.lines.flatMap(({ raw, smooth }) => [raw, smooth]);
       const moving = marks.filter((m) => m.get("scales").y !== y || m.get("scales").x !== x);
       if (moving.length) {
         this.pin(log ? chart.y_linear : chart.y_log);
@@ -326,28 +336,38 @@ function readouts(model, el) {
   const engine = engines.get(model);
   const onMove = (event) => {
     const figure = event.target.closest && event.target.closest(".ht-chart");
-    if (!figure) return;
+    if (!figure || !figure.closest(".ht-board") || figure.closest(".ht-board") !== board) return;
     const index = +[...figure.classList].find((c) => c.startsWith("ht-i-")).slice(5);
     const chart = engine.charts[index];
-    const p = engine.points[index];
     const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
-    if (!chart || !p || !area || !p.y.length) return;
+    if (!chart || !chart.lines || !area) return;
     const box = area.getBoundingClientRect();
-    const scale = engine.xMode(index) === "wall" ? chart.date_scale : chart.x_scale;
+    const mode = engine.xMode(index);
+    const scale = mode === "wall" ? chart.date_scale : chart.x_scale;
     const domain = (scale.domain || []).map(Number);
     if (domain.length !== 2 || box.width <= 0) return;
-    const fraction = (event.clientX - box.left) / box.width;
-    const xs = engine.xValues(index, "");
-    const i = nearest(xs, domain[0] + fraction * (domain[1] - domain[0]));
+    const x = domain[0] + ((event.clientX - box.left) / box.width) * (domain[1] - domain[0]);
+    const names = model.get("names") || [];
+    const parts = [];
+    let at = null;
+    chart.lines.forEach((_, run) => {
+      const p = (engine.points[index] || [])[run];
+      if (!p || !p.y.length || !engine.shown(index, run)) return;
+      const xs = engine.xValues(index, run, "");
+      const i = nearest(xs, x);
+      at = at ?? xs[i];
+      const who = model.get("toggle_by") === "run" ? `${names[run]} ` : "";
+      parts.push(`${who}${formatNumber(p.y[i])}`);
+    });
+    if (at === null) return;
     let readout = figure.querySelector(".ht-readout");
     if (!readout) {
       readout = element("div", { className: "ht-readout" });
       figure.style.position = "relative";
       figure.append(readout);
     }
-    const x = engine.xMode(index) === "wall" ? new Date(xs[i]).toLocaleTimeString() : formatNumber(xs[i]);
-    const label = engine.xMode(index) === "step" ? "step" : engine.xMode(index) === "relative" ? "t" : "";
-    readout.textContent = `${label} ${x}: ${formatNumber(p.y[i])}`.trim();
+    const where = mode === "wall" ? new Date(at).toLocaleTimeString() : `${mode === "step" ? "step" : "t"} ${formatNumber(at)}`;
+    readout.textContent = `${where}: ${parts.join(" · ")}`;
   };
   const onLeave = (event) => {
     const figure = event.target.closest && event.target.closest(".ht-chart");

@@ -94,7 +94,7 @@ def test_payload_is_binary_decimated_and_bounded(comms):
         logger.log({"loss": value}, i)
     board = board_for(logger)
     data, buffers = data_updates(board)[-1]
-    chart = data["state"]["data"]["charts"]["0"]
+    chart = data["state"]["data"]["lines"]["0/0"]
     assert chart["total"] == 1_000_000
     y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
     y = np.frombuffer(y_bytes, np.float32)
@@ -115,7 +115,7 @@ def test_unchanged_charts_are_not_resent(comms):
     clock.now += 1
     logger.log({"a": 3.0}, 1)  # past the interval: log() redraws
     data, _ = data_updates(board)[-1]
-    assert list(data["state"]["data"]["charts"]) == ["0"]
+    assert list(data["state"]["data"]["lines"]) == ["0/0"]
     assert board.redraw() == 0
     assert board.redraw(full=True) == 2
     logger.close()
@@ -128,7 +128,7 @@ def test_layout_sections_and_new_keys(comms):
     board = board_for(logger)
     assert list(board._charts) == ["train/loss", "val/loss", "lr", "is_best"]
     assert set(board._grids) == {"train", "val", ""}
-    assert board._charts["is_best"].raw.interpolation == "step-after"
+    assert board._charts["is_best"].lines[0][0].interpolation == "step-after"
     logger.log({"train/acc": 0.5}, 1)
     board.redraw()
     assert list(board._charts)[-1] == "train/acc"
@@ -209,3 +209,28 @@ def test_outside_a_notebook_nothing_is_displayed():
     assert logger._listeners == []
     assert list(logger._repr_mimebundle_()) == ["text/plain"]
     logger.close()
+
+
+def test_overlay_of_several_runs_draws_one_line_per_run(comms):
+    """A board of several runs overlays them: a line pair per run per chart, run colours."""
+    runs = []
+    for lr in (0.1, 0.01):
+        with hypertuner.Logger(display=False, params={"lr": lr}) as logger:
+            for i in range(50):
+                logger.log({"loss": lr / (i + 1)}, i)
+            if lr == 0.01:
+                logger.log({"extra": 1.0}, 50)
+        runs.append(hypertuner.load(logger.path))
+    from hypertuner.board.board import Board
+
+    board = Board(runs, toggle_by="run")
+    assert list(board._charts) == ["loss", "extra"]
+    board.set_sources(runs, ["#111111", "#222222"])
+    loss = board._charts["loss"]
+    assert [raw.colors for raw, _ in loss.lines] == [["#111111"], ["#222222"]]
+    assert len(loss.figure.marks) == 4
+    assert board._engine.names == [run.name for run in runs]
+    data, _ = data_updates(board)[-1]
+    assert sorted(data["state"]["data"]["lines"]) == ["0/0", "0/1", "1/1"]
+    board.set_sources(runs[:1], ["#333333"])
+    assert len(loss.figure.marks) == 2 and loss.lines[0][0].colors == ["#333333"]

@@ -11,7 +11,32 @@ from typing import Any
 
 from .._notebook import ipython
 
-__all__ = ["board_for", "show"]
+__all__ = ["board_for", "compare", "show"]
+
+
+def compare(dir: Any = None, *, follow: bool = True, interval: float = 1.0) -> Any:
+    """Compare every run in a folder: a runs table, overlaid charts, parameter views.
+
+    Parameters
+    ----------
+    dir : str or path, optional
+        The runs folder; defaults to ``$HYPERTUNER_DIR`` or ``./runs``.
+    follow : bool
+        While shown, read new runs and new points every ``interval`` seconds, from
+        a background thread, so runs written by other processes grow on screen.
+
+    Returns
+    -------
+    Compare
+        A widget: the last expression of a cell shows it.
+
+    Examples
+    --------
+    >>> hypertuner.compare("runs/")
+    """
+    from .compare import Compare
+
+    return Compare(dir, follow=follow, interval=interval)
 
 
 def board_for(source: Any) -> Any:

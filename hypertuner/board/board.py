@@ -28,9 +28,12 @@ TEXT_ROWS = 8
 
 
 class Chart:
-    """The bqplot objects of one key's chart. Only the browser writes their data."""
+    """The bqplot objects of one key's chart: a raw and a smoothed line per run.
 
-    def __init__(self, key: str, kind: str, color: str, index: int) -> None:
+    Only the browser writes the lines' data; the kernel sets their colours.
+    """
+
+    def __init__(self, key: str, kind: str, index: int) -> None:
         self.key = key
         self.kind = kind
         self.x_scale = bqplot.LinearScale()
@@ -38,7 +41,7 @@ class Chart:
         boolean = kind == "bool"
         self.y_linear = bqplot.LinearScale(min=-0.05, max=1.05) if boolean else bqplot.LinearScale()
         self.y_log = bqplot.LogScale()
-        axes = {
+        self.axes = {
             "x": bqplot.Axis(scale=self.x_scale, label="step", grid_lines="solid", tick_format="~s"),
             "x_date": bqplot.Axis(scale=self.date_scale, label="wall time", grid_lines="solid", visible=False),
             "y": bqplot.Axis(
@@ -52,20 +55,11 @@ class Chart:
                 scale=self.y_log, side="left", grid_lines="solid", tick_format=".2~e", visible=False
             ),
         }
-        line_args = {
-            "x": np.zeros(0),
-            "y": np.zeros(0),
-            "scales": {"x": self.x_scale, "y": self.y_linear},
-            "colors": [color],
-            "interpolation": "step-after" if boolean else "linear",
-            "interactions": {},  # no clicks that would save browser-set data to the kernel
-        }
-        self.raw = bqplot.Lines(stroke_width=1.5, **line_args)
-        self.smooth = bqplot.Lines(stroke_width=2.0, visible=False, **line_args)
+        self.lines: list[tuple[bqplot.Lines, bqplot.Lines]] = []  # (raw, smooth) per run
         self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_linear]})
         self.figure = bqplot.Figure(
-            marks=[self.raw, self.smooth],
-            axes=list(axes.values()),
+            marks=[],
+            axes=list(self.axes.values()),
             title=key,
             interaction=self.panzoom,
             animation_duration=0,
@@ -74,15 +68,35 @@ class Chart:
         )
         self.figure.add_class("ht-chart")
         self.figure.add_class(f"ht-i-{index}")
-        self.axes = axes
-        self.drawn = -1  # points held when last sent; -1: never
+        self.drawn: list[int] = []  # per run: points held when last sent; -1: never
+
+    def set_colors(self, colors: list[str]) -> None:
+        """One line pair per colour (one per run), in that order."""
+        while len(self.lines) < len(colors):
+            line_args = {
+                "x": np.zeros(0),
+                "y": np.zeros(0),
+                "scales": {"x": self.x_scale, "y": self.y_linear},
+                "interpolation": "step-after" if self.kind == "bool" else "linear",
+                "interactions": {},  # no clicks that would save browser-set data to the kernel
+            }
+            self.lines.append(
+                (
+                    bqplot.Lines(stroke_width=1.5, **line_args),
+                    bqplot.Lines(stroke_width=2.0, visible=False, **line_args),
+                )
+            )
+        del self.lines[len(colors) :]
+        for (raw, smooth), color in zip(self.lines, colors):
+            raw.colors = smooth.colors = [color]
+        self.figure.marks = [mark for pair in self.lines for mark in pair]
+        self.drawn = [-1] * len(colors)
 
     def refs(self) -> dict[str, Any]:
         """The widget references the browser engine needs for this chart."""
         return {
             "figure": self.figure,
-            "raw": self.raw,
-            "smooth": self.smooth,
+            "lines": [{"raw": raw, "smooth": smooth} for raw, smooth in self.lines],
             "x_scale": self.x_scale,
             "date_scale": self.date_scale,
             "y_linear": self.y_linear,
@@ -104,18 +118,22 @@ def _f64(array: np.ndarray) -> memoryview:
 
 
 class Board(VBox):
-    """Live charts of a run, shown in a notebook.
+    """Live charts of one run, or of several overlaid, shown in a notebook.
 
     Parameters
     ----------
-    source : Logger or Run
-        What to draw; a chart never needs to know which of the two it reads.
+    sources : Logger, Run, or a list of them
+        What to draw; a chart never needs to know whether it reads a live logger or a
+        run reopened from disk. With several, each key's chart overlays every run.
     budget : int
         The most points drawn per line (about two per horizontal pixel).
+    toggle_by : {"chart", "run"}
+        What the show/hide buttons hide: a key's chart line, or a run's lines.
     """
 
-    def __init__(self, source: Any, *, budget: int = 2000) -> None:
-        self._source = source
+    def __init__(self, sources: Any, *, budget: int = 2000, toggle_by: str = "chart") -> None:
+        self._sources: list[Any] = list(sources) if isinstance(sources, (list, tuple)) else [sources]
+        self._colors: list[str] = []
         self._budget = budget
         self._charts: dict[str, Chart] = {}
         self._grids: dict[str, GridBox] = {}
@@ -123,48 +141,85 @@ class Board(VBox):
         self._rate = (time.time(), 0)  # (when, points) at the last redraw, for points/s
         self._handles: list[Any] = []  # display handles whose static picture to refresh
         self._pictured = -1  # points when the static picture was last refreshed
+        single = len(self._sources) == 1 and toggle_by == "chart"
         self._header = HTML()
-        self._engine = Engine(created=float(source.created))
+        self._engine = Engine(toggle_by=toggle_by)
         self._sections = VBox()
         self._text = HTML()
-        super().__init__([self._header, self._engine, self._sections, self._text])
+        children = [self._header, self._engine, self._sections, self._text] if single else [self._engine, self._sections]
+        super().__init__(children)
         self.add_class("ht-board")
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
-        self.redraw(full=True)
+        self.set_sources(self._sources, [COLORS[i % len(COLORS)] for i in range(len(self._sources))])
+
+    @property
+    def _source(self) -> Any:
+        """The run of a single-run board."""
+        return self._sources[0]
 
     def __repr__(self) -> str:
-        return f"<hypertuner Board of {self._source.name!r}: {len(self._charts)} charts>"
+        names = ", ".join(repr(s.name) for s in self._sources[:3]) + (", ..." if len(self._sources) > 3 else "")
+        return f"<hypertuner Board of {names}: {len(self._charts)} charts>"
+
+    def set_sources(self, sources: list[Any], colors: list[str]) -> None:
+        """Draw these runs, in these colours (one per run), and redraw everything."""
+        self._sources = list(sources)
+        self._colors = list(colors)
+        for chart in self._charts.values():
+            chart.set_colors(self._colors)
+        self._sync_engine()
+        self.redraw(full=True)
+
+    def _sync_engine(self) -> None:
+        by_run = self._engine.toggle_by == "run"
+        with self._engine.hold_sync():
+            self._engine.charts = [chart.refs() for chart in self._charts.values()]
+            self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
+            self._engine.colors = (
+                self._colors if by_run else [COLORS[i % len(COLORS)] for i in range(len(self._charts))]
+            )
 
     # -- drawing ------------------------------------------------------------------
 
     def redraw(self, full: bool = False) -> int:
-        """Send every chart whose series changed (all of them if ``full``).
+        """Send every line whose series changed (all of them if ``full``).
 
-        Returns the number of charts sent. Everything goes in one message.
+        Returns the number of lines sent. Everything goes in one message.
         """
-        source = self._source
-        kinds = source.kinds
-        for key, kind in kinds.items():
-            if kind != "text" and key not in self._charts:
-                self._add_chart(key, kind)
+        kinds: dict[str, str] = {}
+        for source in self._sources:
+            for key, kind in source.kinds.items():
+                kinds.setdefault(key, kind)
+        added = [key for key, kind in kinds.items() if kind != "text" and key not in self._charts]
+        for key in added:
+            self._add_chart(key, kinds[key])
+        if added:
+            self._sync_engine()
         payload: dict[str, Any] = {}
         for index, (key, chart) in enumerate(self._charts.items()):
-            series = source[key]
-            count = len(series)
-            if full or count != chart.drawn:
-                payload[str(index)] = self._payload(series, chart)
-                chart.drawn = count
+            for slot, source in enumerate(self._sources):
+                if key not in source:
+                    continue
+                series = source[key]
+                count = len(series)
+                if full or count != chart.drawn[slot]:
+                    payload[f"{index}/{slot}"] = self._payload(series, chart, source)
+                    chart.drawn[slot] = count
         if payload:
             self._rev += 1
-            self._engine.data = {"rev": self._rev, "charts": payload}
-        self._header.value = self._header_html()
-        texts = [key for key, kind in kinds.items() if kind == "text"]
-        self._text.value = self._text_html(texts) if texts else ""
+            self._engine.data = {"rev": self._rev, "lines": payload}
+        if len(self._sources) == 1 and self._header in self.children:
+            self._header.value = self._header_html()
+            texts = [key for key, kind in kinds.items() if kind == "text"]
+            self._text.value = self._text_html(texts) if texts else ""
         return len(payload)
 
     def _add_chart(self, key: str, kind: str) -> None:
         index = len(self._charts)
-        chart = Chart(key, kind, COLORS[index % len(COLORS)], index)
+        chart = Chart(key, kind, index)
+        chart.set_colors(
+            self._colors if self._engine.toggle_by == "run" else [COLORS[index % len(COLORS)]] * len(self._sources)
+        )
         self._charts[key] = chart
         chart.x_scale.observe(lambda _: self._on_zoom(key), ["min", "max"])
         section = key.split("/", 1)[0] if "/" in key else ""
@@ -177,19 +232,15 @@ class Board(VBox):
             self._sections.children = (*self._sections.children, title, grid)
         grid = self._grids[section]
         grid.children = (*grid.children, chart.figure)
-        with self._engine.hold_sync():
-            self._engine.charts = [c.refs() for c in self._charts.values()]
-            self._engine.names = list(self._charts)
-            self._engine.colors = [COLORS[i % len(COLORS)] for i in range(len(self._charts))]
 
-    def _payload(self, series: Any, chart: Chart) -> dict[str, Any]:
+    def _payload(self, series: Any, chart: Chart, source: Any) -> dict[str, Any]:
         """The decimated points of one series, as binary arrays for the browser."""
         steps = series.steps
         walls = series.walls
         values = series.values.astype(np.float64) if chart.kind == "bool" else series.values
         total = len(values)
         timed = bool(total and steps[0] == walls[0])  # logged without steps: x is time
-        created = self._source.created
+        created = float(source.created)
         span = np.arange(total)
         low, high = chart.x_scale.min, chart.x_scale.max
         mode = self._engine.x_mode
@@ -211,14 +262,20 @@ class Board(VBox):
             "total": total,
             "window": len(window),
             "timed": timed,
+            "created": created,
         }
 
     def _on_zoom(self, key: str) -> None:
         # Runs only once the kernel is idle: zooming redecimates from the full data.
         chart = self._charts[key]
         index = list(self._charts).index(key)
+        lines = {
+            f"{index}/{slot}": self._payload(source[key], chart, source)
+            for slot, source in enumerate(self._sources)
+            if key in source
+        }
         self._rev += 1
-        self._engine.data = {"rev": self._rev, "charts": {str(index): self._payload(self._source[key], chart)}}
+        self._engine.data = {"rev": self._rev, "lines": lines}
 
     def _on_view_change(self, _: Any) -> None:
         # The browser already cleared the zoom; send every chart for the new x axis.

@@ -48,9 +48,10 @@ class Engine(anywidget.AnyWidget):
     charts = traitlets.List(traitlets.Dict()).tag(sync=True, **widget_serialization)
     names = traitlets.List(traitlets.Unicode()).tag(sync=True)  # ("keys" is taken by Widget)
     colors = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    created = traitlets.Float(0.0).tag(sync=True)
-    # {"rev": n, "charts": {index: {"x": f64, "t": f32, "y": f32, "mx"...}}}: only
-    # the charts that changed since the last send; the browser keeps the rest.
+    # What the show/hide buttons name: each chart's key, or each run of an overlay.
+    toggle_by = traitlets.Enum(["chart", "run"], "chart").tag(sync=True)
+    # {"rev": n, "lines": {"<chart>/<run>": {"x": f64, "t": f32, "y": f32, "mx"...}}}:
+    # only the lines that changed since the last send; the browser keeps the rest.
     data = traitlets.Dict().tag(sync=True)
 
     # Owned by the browser: set there and saved, read here once the kernel is idle.

@@ -1,0 +1,216 @@
+"""Comparing runs in a notebook: a runs table, overlaid charts, hyperparameter views.
+
+:class:`Compare` lists every run of a folder in a table (``js/compare.js`` sorts,
+filters and selects in the browser), overlays the selected runs on one board, one
+colour per run everywhere, and plots a metric summary against the hyperparameters.
+While it is shown, a background thread follows the folder: new run folders appear,
+and runs still being written grow by reading only the bytes appended since.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+from ipywidgets import HTML, VBox
+
+from ..errors import HypertunerWarning
+from ..run import Run, runs
+from .board import COLORS, Board
+
+__all__ = ["Compare", "RunsTable"]
+
+_ESM = Path(__file__).with_name("compare.js")
+if not _ESM.exists():  # a source checkout keeps it in js/
+    _ESM = Path(__file__).resolve().parents[2] / "js" / "compare.js"
+
+
+class RunsTable(anywidget.AnyWidget):
+    """The runs table and the hyperparameter views, drawn in the browser."""
+
+    _esm = _ESM
+    _css = """
+    .ht-compare-bar { display: flex; gap: 16px; align-items: center; margin: 4px 0;
+      font: 12px var(--jp-ui-font-family, sans-serif); }
+    .ht-table-box { max-height: 320px; overflow: auto; }
+    .ht-runs { border-collapse: collapse; font: 12px var(--jp-ui-font-family, sans-serif); }
+    .ht-runs th { cursor: pointer; text-align: left; padding: 2px 8px; position: sticky; top: 0;
+      background: var(--jp-layout-color1, #f5f5f5); white-space: nowrap; }
+    .ht-runs th.ht-varying { color: var(--jp-brand-color1, #1565c0); }
+    .ht-runs td { padding: 1px 8px; white-space: nowrap; font-variant-numeric: tabular-nums; }
+    .ht-runs tr:hover { background: var(--jp-layout-color2, #eee); }
+    .ht-swatch { display: inline-block; width: 12px; height: 12px; margin-left: 4px;
+      vertical-align: middle; border-radius: 2px; }
+    .ht-running { color: #2e7d32; } .ht-crashed { color: #c62828; } .ht-finished { color: #1565c0; }
+    .ht-views { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 6px; }
+    .ht-views text { font: 11px var(--jp-ui-font-family, sans-serif); fill: var(--jp-ui-font-color1, #333); }
+    .ht-dot:hover, .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
+    """
+
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    params = traitlets.List(traitlets.Unicode()).tag(sync=True)  # varying first
+    varying = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    metric = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def __repr__(self) -> str:
+        return f"<hypertuner RunsTable: {len(self.rows)} runs>"
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value if not isinstance(value, list) else str(value)
+    return flat
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _row(run: Run, color: str) -> dict[str, Any]:
+    metrics = {}
+    for key, series in run.items():
+        if series.kind != "number" or not len(series):
+            continue
+        values = series.values
+        finite = values[np.isfinite(values)]
+        metrics[key] = {
+            "last": _number(values[-1]),
+            "min": float(finite.min()) if len(finite) else None,
+            "max": float(finite.max()) if len(finite) else None,
+        }
+    end = run.ended or time.time()
+    return {
+        "name": run.name,
+        "status": run.status,
+        "started": run.created,
+        "duration": max(0.0, end - run.created),
+        "points": run.points,
+        "color": color,
+        "params": _flat(run.info.get("params") or {}),
+        "metrics": metrics,
+    }
+
+
+class Compare(VBox):
+    """Every run of a folder: table, overlaid charts of the selected runs, views.
+
+    Parameters
+    ----------
+    dir : str or path, optional
+        The runs folder; defaults to ``$HYPERTUNER_DIR`` or ``./runs``.
+    follow : bool
+        Keep reading new runs and new points while shown (every ``interval`` s).
+    """
+
+    def __init__(self, dir: Any = None, *, follow: bool = True, interval: float = 1.0) -> None:
+        self._dir = dir
+        self._runs = runs(dir)
+        self._colors: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._header = HTML()
+        self._table = RunsTable()
+        self._board = Board([], toggle_by="run")
+        super().__init__([self._header, self._table, self._board])
+        self.add_class("ht-compare")
+        self._table.observe(self._on_select, ["selected"])
+        self._table.observe(lambda _: self.update(), ["metric"])
+        self.update()
+        # Start with every run overlaid, as a person opening a sweep wants to see.
+        self._table.selected = [run.name for run in self._runs]
+        self._stop = threading.Event()
+        self._interval = interval
+        if follow:
+            threading.Thread(target=self._follow, name="hypertuner-compare", daemon=True).start()
+
+    def __repr__(self) -> str:
+        return f"<hypertuner Compare of {len(self._runs)} runs>"
+
+    @property
+    def runs(self) -> Any:
+        """The runs listed, as a RunList."""
+        return self._runs
+
+    def color(self, name: str) -> str:
+        """The colour of a run: its table swatch and its lines."""
+        if name not in self._colors:
+            self._colors[name] = COLORS[len(self._colors) % len(COLORS)]
+        return self._colors[name]
+
+    def update(self) -> None:
+        """Rebuild the table's rows and redraw the overlaid charts."""
+        with self._lock:
+            rows = [_row(run, self.color(run.name)) for run in self._runs]
+            params: list[str] = []
+            for row in rows:
+                params += [p for p in row["params"] if p not in params]
+            varying = [p for p in params if len({repr(r["params"].get(p)) for r in rows}) > 1]
+            metrics: list[str] = []
+            for row in rows:
+                metrics += [m for m in row["metrics"] if m not in metrics]
+            with self._table.hold_sync():
+                self._table.rows = rows
+                self._table.varying = varying
+                self._table.params = varying + [p for p in params if p not in varying]
+                self._table.metrics = metrics
+                if self._table.metric not in metrics:
+                    self._table.metric = metrics[0] if metrics else ""
+            counts = {s: sum(r["status"] == s for r in rows) for s in ("running", "finished", "crashed")}
+            summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (f" · {summary}" if summary else "")
+            self._board.redraw()
+
+    def _folder(self) -> str:
+        import html
+
+        from .._base import runs_dir
+
+        return html.escape(str(runs_dir(self._dir)))
+
+    def _on_select(self, _: Any) -> None:
+        with self._lock:
+            chosen = set(self._table.selected)
+            sources = [run for run in self._runs if run.name in chosen]
+            self._board.set_sources(sources, [self.color(run.name) for run in sources])
+
+    def refresh(self) -> int:
+        """Pick up new run folders and appended points; returns the new points."""
+        with self._lock:
+            known = {run.name for run in self._runs}
+            new_points = sum(run.refresh() for run in self._runs)
+            arrived = [run for run in runs(self._dir) if run.name not in known]
+            self._runs.extend(arrived)
+            new_points += sum(run.points for run in arrived)
+            self.update()
+            if arrived:  # new runs join the overlay
+                self._table.selected = [*self._table.selected, *(run.name for run in arrived)]
+            return new_points
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self._interval):
+            if self.comm is None:  # the view was closed
+                return
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001 - following must survive a bad folder
+                warnings.warn(f"hypertuner stopped following {self._folder()}: {exc}", HypertunerWarning, stacklevel=1)
+                return
+
+    def close(self) -> None:
+        """Stop following and close the widgets."""
+        self._stop.set()
+        self._board.close()
+        self._table.close()
+        super().close()
