@@ -13,7 +13,9 @@ from typing import Any
 __all__ = ["format_duration", "format_number", "format_table", "format_text", "format_time"]
 
 
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+def format_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+) -> str:
     """Columns padded to their widest cell, two spaces apart, no trailing spaces.
 
     Parameters
@@ -31,7 +33,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Se
     for row in table:
         cells = [
             cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths))
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

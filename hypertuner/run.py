@@ -222,10 +222,11 @@ class RunList(list):
         """
         flats = [_flat_params(run) for run in self]
         names = dict.fromkeys(name for flat in flats for name in flat)
+        first = flats[0] if flats else {}
         return [
             name
             for name in names
-            if any(not _equal(flat.get(name, _MISSING), flats[0].get(name, _MISSING)) for flat in flats)
+            if any(not _equal(f.get(name, _MISSING), first.get(name, _MISSING)) for f in flats)
         ]
 
     # -- summarising ------------------------------------------------------------------
@@ -259,21 +260,27 @@ class RunList(list):
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("summary() needs pandas, which is not installed: pip install pandas") from None
+            raise ImportError(
+                "summary() needs pandas, which is not installed: pip install pandas"
+            ) from None
         now = time.time()
+        created = np.array([run.created for run in self], float)
         columns: dict[str, Any] = {
             "status": [run.status for run in self],
-            "created": pd.to_datetime(np.array([run.created for run in self], float), unit="s", utc=True),
+            "created": pd.to_datetime(created, unit="s", utc=True).as_unit("ns"),
             "duration": np.array([_duration(run, now) for run in self], float),
             "points": np.array([run.points for run in self], np.int64),
         }
         flats = [_flat_params(run) for run in self]
         varying = self.varying()
-        for name in [*varying, *(n for n in dict.fromkeys(n for f in flats for n in f) if n not in varying)]:
+        every = dict.fromkeys(name for flat in flats for name in flat)
+        for name in [*varying, *(name for name in every if name not in varying)]:
             column = f"params.{name}" if name in columns else name
             columns[column] = [flat.get(name, np.nan) for flat in flats]
         if metrics is None:
-            keys = dict.fromkeys(key for run in self for key, kind in run.kinds.items() if kind == "number")
+            keys = dict.fromkeys(
+                key for run in self for key, kind in run.kinds.items() if kind == "number"
+            )
         else:
             keys = dict.fromkeys([metrics] if isinstance(metrics, str) else metrics)
         for key in keys:
@@ -329,6 +336,7 @@ class RunList(list):
             self[:] = [run for run in self._source if self._test(run)]
             return counts, problems
         counts: dict[Run, int] = {}
+        problems: list[str] = []
         for run in list(self):
             try:
                 if run._loaded:
@@ -337,10 +345,12 @@ class RunList(list):
                     run._info = read_info(run.path)  # status and end time, not points
             except RunNotFoundError:
                 self.remove(run)  # its folder was deleted
-        problems: list[str] = []
+            except (HypertunerError, OSError) as exc:
+                problems.append(f"could not refresh run {str(run.path)!r}: {exc}")
         if self._dir is not None and self._dir.is_dir():
             known = {run.path.name for run in self}
-            found, problems = _open_runs(self._dir, skip=known)
+            found, skipped = _open_runs(self._dir, skip=known)
+            problems.extend(skipped)
             if found:
                 self.extend(found)
                 self.sort(key=_age)
@@ -383,7 +393,9 @@ def _open_runs(root: Path, skip: set[str]) -> tuple[list[Run], list[str]]:
             _age(run)  # a run.json that parses but lacks these is damaged too
         except (HypertunerError, OSError, ValueError, KeyError, TypeError) as exc:
             reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
-            problems.append(f"skipped run folder {str(child)!r}: cannot read its {INFO_FILE} ({reason})")
+            problems.append(
+                f"skipped run folder {str(child)!r}: cannot read its {INFO_FILE} ({reason})"
+            )
             continue
         found.append(run)
     return found, problems

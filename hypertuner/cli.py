@@ -1,0 +1,338 @@
+"""The ``hypertuner`` command: list, show and export runs, and open the demo.
+
+::
+
+    hypertuner ls [DIR]                                  the runs in a folder, as a table
+    hypertuner show RUN                                  one run: facts, params, its keys
+    hypertuner export RUN [--format csv|parquet] [-o FILE]   every point, long format
+    hypertuner demo                                      the quickstart notebook in JupyterLab
+
+Usage errors exit with status 2 (argparse's convention), other failures (no such
+run, an unwritable file) with 1; both print ``hypertuner: error: ...`` to stderr.
+Runs still being written, or with a damaged tail, are read up to their last whole
+record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from itertools import repeat
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from ._base import runs_dir
+from ._table import format_duration, format_number, format_table, format_text, format_time
+from ._version import __version__
+from .errors import HypertunerError, RunNotFoundError
+from .run import Run, _duration, _stats, load, runs
+
+__all__ = ["main"]
+
+PROG = "hypertuner"
+
+
+class _Failure(Exception):
+    """A failure to report in one line, with exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hypertuner`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; ``sys.argv[1:]`` when None.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        with warnings.catch_warnings():
+            # A skipped run folder is worth one line on stderr, not a traceback-style report.
+            warnings.simplefilter("always")
+            warnings.showwarning = _print_warning
+            return args.command(args)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse printed
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
+    except (_Failure, HypertunerError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of our output went away (`hypertuner export RUN -o - | head`).
+        _silence_stdout()
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="List, show and export hypertuner runs.",
+        epilog=f"'{PROG} COMMAND --help' describes each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    ls = commands.add_parser(
+        "ls",
+        help="list the runs in a folder",
+        description="List the runs in a folder, oldest first, with the params that differ.",
+    )
+    ls.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the runs folder (default: $HYPERTUNER_DIR or ./runs)"
+    )
+    ls.set_defaults(command=_ls)
+
+    show = commands.add_parser(
+        "show",
+        help="describe one run",
+        description="Describe one run: its status and timing, its params, and each "
+        "key's last, min and max.",
+    )
+    show.add_argument(
+        "run", metavar="RUN", help="a run folder, or the name of a run in the runs folder"
+    )
+    show.set_defaults(command=_show)
+
+    export = commands.add_parser(
+        "export",
+        help="write a run's points to CSV or Parquet",
+        description="Write every point of a run in long format: key, step, time (ISO 8601, "
+        "UTC), value. In Parquet, value is a float (booleans 0 and 1) and the points of "
+        "text keys have their value in an extra text column.",
+    )
+    export.add_argument(
+        "run", metavar="RUN", help="a run folder, or the name of a run in the runs folder"
+    )
+    export.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        help="the file format (default: parquet if FILE ends in .parquet, else csv)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (default: RUN_NAME.csv or .parquet here; '-' writes CSV to stdout)",
+    )
+    export.set_defaults(command=_export, parser=export)
+
+    demo = commands.add_parser(
+        "demo",
+        help="open the quickstart notebook in JupyterLab",
+        description="Start JupyterLab on the quickstart notebook, which trains a small "
+        "model and shows it live.",
+    )
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+# -- ls ---------------------------------------------------------------------------------
+
+
+def _ls(args: argparse.Namespace) -> int:
+    root = runs_dir(args.dir)
+    try:
+        listing = runs(root)
+    except RunNotFoundError as exc:
+        hint = "" if args.dir else " (give DIR, or set HYPERTUNER_DIR)"
+        raise _Failure(f"{exc}{hint}") from None
+    print(repr(listing) if listing else f"no runs in {root}")
+    return 0
+
+
+# -- show -------------------------------------------------------------------------------
+
+
+def _show(args: argparse.Namespace) -> int:
+    run = _load(args.run)
+    facts = [
+        ("name", run.name),
+        ("status", run.status),
+        ("path", str(run.path)),
+        ("created", format_time(run.created, zone=True)),
+        ("ended", format_time(run.ended, zone=True)),
+        ("duration", format_duration(_duration(run, time.time()))),
+        ("points", f"{run.points:,}"),
+    ]
+    if run.info.get("error"):
+        facts.append(("error", format_text(run.info["error"], 200)))
+    width = max(len(label) for label, _ in facts) + 2
+    lines = [f"{label:<{width}}{value}" for label, value in facts]
+    params = run.info.get("params") or {}
+    lines.append("params" if params else f"{'params':<{width}}none")
+    lines.extend(_param_lines(params, "  "))
+    lines.append("")
+    lines.append(_keys_table(run) if len(run) else "no points yet")
+    print("\n".join(lines))
+    return 0
+
+
+def _param_lines(params: dict[str, Any], indent: str) -> Iterator[str]:
+    """Nested params as ``name  value`` lines, a section's fields indented below it."""
+    width = max((len(name) for name in params), default=0) + 2
+    for name, value in params.items():
+        if isinstance(value, dict) and value:
+            yield f"{indent}{name}"
+            yield from _param_lines(value, indent + "  ")
+        else:
+            yield f"{indent}{name:<{width}}{format_text(repr(value), 60)}"
+
+
+def _keys_table(run: Run) -> str:
+    rows = []
+    for key, series in run.items():
+        count = len(series)
+        if series.kind == "number" and count:
+            last, low, high = (format_number(v) for v in _stats(run, key))
+        else:
+            last, low, high = (format_text(series.values[-1]) if count else "-"), "", ""
+        rows.append((key, series.kind, f"{count:,}", last, low, high))
+    return format_table(("key", "kind", "points", "last", "min", "max"), rows, right=(2, 3, 4, 5))
+
+
+# -- export -----------------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    output = args.output
+    fmt = args.format or ("parquet" if output and output.endswith(".parquet") else "csv")
+    if output == "-" and fmt == "parquet":
+        args.parser.error("'-o -' writes CSV only; give a file name for parquet")
+    run = _load(args.run)
+    points = run.points  # read them all first: a damaged file fails before we write
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401  (checked before anything is written)
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise _Failure("parquet export needs pyarrow: pip install pyarrow") from None
+    if output == "-":
+        _write_csv(run, sys.stdout)
+        return 0
+    path = Path(output or f"{run.name}.{fmt}")
+    try:
+        if fmt == "csv":
+            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
+                _write_csv(run, handle)
+        else:
+            _write_parquet(run, path)
+    except OSError as exc:
+        raise _Failure(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    print(f"wrote {points:,} point{'s' * (points != 1)} of run {run.name} to {path}")
+    return 0
+
+
+def _write_csv(run: Run, handle: TextIO) -> None:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(("key", "step", "time", "value"))
+    for key, series in run.items():
+        steps = [_step_text(step) for step in series.steps.tolist()]
+        if series.kind == "number":
+            values = [repr(value) for value in series.values.tolist()]  # exact; nan, inf kept
+        elif series.kind == "bool":
+            values = ["true" if value else "false" for value in series.values.tolist()]
+        else:
+            values = series.values.tolist()
+        writer.writerows(zip(repeat(key), steps, _iso_times(series.walls).tolist(), values))
+
+
+def _write_parquet(run: Run, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    items = list(run.items())
+    counts = [len(series) for _, series in items]
+    texts = [series.kind == "text" for _, series in items]
+    # Text rows have no number: their value is null, and their text goes in "text".
+    numbers = [
+        np.full(count, np.nan) if is_text else series.values.astype(np.float64)
+        for (_, series), count, is_text in zip(items, counts, texts, strict=True)
+    ]
+    columns = {
+        "key": pa.array(
+            np.repeat(np.array([key for key, _ in items], dtype=object), counts), pa.string()
+        ),
+        "step": pa.array(_concat(series.steps for _, series in items), pa.float64()),
+        "time": pa.array(
+            _micros(_concat(series.walls for _, series in items)), pa.timestamp("us", tz="UTC")
+        ),
+        "value": pa.array(
+            _concat(numbers), pa.float64(), mask=np.repeat(texts, counts).astype(bool)
+        ),
+    }
+    if any(texts):
+        text = _concat(
+            series.values if is_text else np.full(count, None, dtype=object)
+            for (_, series), count, is_text in zip(items, counts, texts, strict=True)
+        )
+        columns["text"] = pa.array(text, pa.string(), from_pandas=True)
+    pq.write_table(pa.table(columns), path)
+
+
+def _concat(arrays: Iterator[np.ndarray]) -> np.ndarray:
+    parts = list(arrays)
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _micros(walls: np.ndarray) -> np.ndarray:
+    """Seconds since the epoch as whole microseconds (int64)."""
+    return np.round(np.asarray(walls, np.float64) * 1e6).astype(np.int64)
+
+
+def _iso_times(walls: np.ndarray) -> np.ndarray:
+    """ISO 8601 UTC times to the microsecond: ``2026-11-26T10:15:30.250000Z``."""
+    return np.datetime_as_string(_micros(walls).astype("datetime64[us]"), unit="us", timezone="UTC")
+
+
+def _step_text(step: float) -> str:
+    """A step as written: ``3`` for a whole number, else the float's shortest form."""
+    return str(int(step)) if step.is_integer() and abs(step) < 2**53 else repr(step)
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import open_quickstart
+
+    try:
+        return open_quickstart()
+    except FileNotFoundError as exc:
+        raise _Failure(str(exc)) from None
+
+
+# -- shared -----------------------------------------------------------------------------
+
+
+def _load(name: str) -> Run:
+    try:
+        return load(name)
+    except RunNotFoundError:
+        raise _Failure(
+            f"no run {name!r}: it is neither a run folder "
+            f"nor the name of a run in {str(runs_dir())!r}"
+        ) from None
+
+
+def _print_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Send what is left of stdout nowhere, so exiting does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
