@@ -77,3 +77,24 @@ def test_html_export_shows_the_static_picture(quickstart):
     ]
     assert len(pictures) >= 4  # one per board shown
     assert any("6,000 pts" in picture and "train/loss" in picture for picture in pictures)
+
+
+def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
+    """The compare notebook starts four trainers, follows them, and summarises four finished runs."""
+    shutil.copy(NOTEBOOKS / "compare.ipynb", tmp_path)
+    notebook = nbformat.read(tmp_path / "compare.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    cells = code_cells(notebook)
+    for cell in cells:
+        for output in cell.outputs:
+            assert output.output_type != "error", output.get("evalue")
+            assert output.get("name") != "stderr", output.get("text")
+    view = next(c for c in cells if "hypertuner.compare(" in c.source)
+    assert any(WIDGET in o.get("data", {}) for o in view.outputs)
+    table = next(c for c in cells if ".summary(" in c.source).outputs[0]["data"]["text/plain"]
+    assert table.count("finished") == 4
+    assert "best run:" in cells[-1].outputs[0]["text"]
+    assert len(list((tmp_path / "sweep" / "runs").iterdir())) == 4

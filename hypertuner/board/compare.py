@@ -138,6 +138,12 @@ class Compare(VBox):
     def __repr__(self) -> str:
         return f"<hypertuner Compare of {len(self._runs)} runs>"
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Where widgets cannot render, the runs table as text stands in.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self._runs)
+        return bundle
+
     @property
     def runs(self) -> Any:
         """The runs listed, as a RunList."""
