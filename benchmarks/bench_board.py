@@ -163,7 +163,9 @@ def main() -> None:
     print(f"1. log() of a 5-float dict in a kernel, {calls:,} calls (close included)")
     print(f"   without a board        {plain:8.2f} µs/call")
     print(f"   with the board shown   {shown:8.2f} µs/call")
-    print(f"   ratio                  {ratio:8.2f}x   target <= 1.5x  {'PASS' if ratio <= 1.5 else 'MISS'}\n")
+    print(
+        f"   ratio                  {ratio:8.2f}x   target <= 1.5x  {'PASS' if ratio <= 1.5 else 'MISS'}\n"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = redraw_bytes(lengths, Path(tmp))
@@ -176,8 +178,10 @@ def main() -> None:
         seconds, load_only = open_and_draw(big, Path(tmp), repeat)
         limit = 2.0 * big / 10_000_000
         print(f"3. open a {big:,}-point run (5 keys) and build its board")
-        print(f"   load + decimate + first message   {seconds:6.3f} s   target < {limit:.1f} s  "
-              f"{'PASS' if seconds < limit else 'MISS'}")
+        print(
+            f"   load + decimate + first message   {seconds:6.3f} s   target < {limit:.1f} s  "
+            f"{'PASS' if seconds < limit else 'MISS'}"
+        )
         print(f"   of which reading the points        {load_only:6.3f} s")
 
 

@@ -131,9 +131,7 @@ def flatten(values: dict, prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in values.items():
         if type(key) is not str and not isinstance(key, str):
-            raise InvalidValueError(
-                f"log(): keys must be non-empty strings (got {describe(key)})."
-            )
+            raise InvalidValueError(f"log(): keys must be non-empty strings (got {describe(key)}).")
         if not key:
             raise InvalidValueError("log(): keys must be non-empty strings (got '').")
         name = f"{prefix}{key}"

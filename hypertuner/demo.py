@@ -86,7 +86,9 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
     with logger:
         for step in range(cfg.steps):
             warm = step < cfg.warmup
-            lr = cfg.lr * ((step + 1) / cfg.warmup if warm else 0.5 * (1 + np.cos(np.pi * step / cfg.steps)))
+            lr = cfg.lr * (
+                (step + 1) / cfg.warmup if warm else 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+            )
             batch = rng.integers(0, len(inputs), cfg.batch)
             x, y = inputs[batch], labels[batch]
             hidden, prob = _forward(weights, x)
@@ -125,7 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hypertuner.demo", description="Train a small numpy model and log it."
     )
-    parser.add_argument("--params", metavar="FILE.json", help="hyperparameters overriding the defaults")
+    parser.add_argument(
+        "--params", metavar="FILE.json", help="hyperparameters overriding the defaults"
+    )
     parser.add_argument("--dir", help="folder for the run (default $HYPERTUNER_DIR or ./runs)")
     parser.add_argument(
         "--lab", action="store_true", help="open the quickstart notebook in JupyterLab instead"
@@ -140,14 +144,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = train(config, Logger(dir=args.dir, params=config))
     run_val = logger["val/loss"].values
     print(f"run {logger.name}: {logger.points:,} points in {logger.path}")
-    print(f"val/loss {run_val[0]:.3f} -> {run_val[-1]:.3f}, val/acc {logger['val/acc'].values[-1]:.3f}")
+    print(
+        f"val/loss {run_val[0]:.3f} -> {run_val[-1]:.3f}, val/acc {logger['val/acc'].values[-1]:.3f}"
+    )
     return 0
 
 
 def quickstart_path() -> Path:
     """The quickstart notebook: in notebooks/ of a checkout, or shipped in the package."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "notebooks" / "quickstart.ipynb", here / "notebooks" / "quickstart.ipynb"):
+    for candidate in (
+        here.parent / "notebooks" / "quickstart.ipynb",
+        here / "notebooks" / "quickstart.ipynb",
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("the quickstart notebook is not installed with this copy of hypertuner")
@@ -157,7 +166,10 @@ def open_quickstart() -> int:
     """Start JupyterLab on the quickstart notebook; returns its exit code."""
     notebook = quickstart_path()
     if importlib.util.find_spec("jupyterlab") is None:
-        print("JupyterLab is not installed: pip install 'hypertuner[demo]' (or jupyterlab)", file=sys.stderr)
+        print(
+            "JupyterLab is not installed: pip install 'hypertuner[demo]' (or jupyterlab)",
+            file=sys.stderr,
+        )
         return 2
     command = [sys.executable, "-m", "jupyterlab", str(notebook)]
     if hasattr(os, "geteuid") and os.geteuid() == 0:

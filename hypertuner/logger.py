@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import math
-from itertools import chain
 import os
 import random
 import socket
@@ -20,18 +19,28 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .params import coerce as _coerce_params
-from .params import current as _current_params
 from ._base import RunBase, runs_dir
 from ._notebook import in_notebook
-from ._values import FAST_KINDS, INT_LIMIT, KIND_PHRASES, TEXT, describe, flatten, normalise, normalise_step
+from ._values import (
+    FAST_KINDS,
+    INT_LIMIT,
+    KIND_PHRASES,
+    TEXT,
+    describe,
+    flatten,
+    normalise,
+    normalise_step,
+)
 from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
+from .params import coerce as _coerce_params
+from .params import current as _current_params
 from .runfile import (
     DATA_FILE,
     FORMAT_VERSION,
@@ -110,7 +119,9 @@ class Logger(RunBase):
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not (isinstance(flush_every, (int, float)) and flush_every > 0):
-            raise ValueError(f"flush_every must be a positive number of seconds (got {flush_every!r})")
+            raise ValueError(
+                f"flush_every must be a positive number of seconds (got {flush_every!r})"
+            )
         if params is None:
             current = _current_params()
             params_dict = current.to_dict() if current is not None else {}
@@ -140,7 +151,9 @@ class Logger(RunBase):
         self._kinds: dict[str, int] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
         # keys tuple -> (the same tuple, value types, positions of ints): calls seen before
-        self._schemas: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[type, ...], tuple[int, ...]]] = {}
+        self._schemas: dict[
+            tuple[str, ...], tuple[tuple[str, ...], tuple[type, ...], tuple[int, ...]]
+        ] = {}
         self._ids: dict[str, int] = {}
         self._flushed: list[int] = []  # per key id: points already on disk
         self._defined: list[bool] = []  # per key id: key record already on disk
@@ -280,7 +293,9 @@ class Logger(RunBase):
             for i in range(1, len(batch) + 1):
                 if i == len(batch) or keys_column[i] is not keys_column[start]:
                     end = i
-                    self._store(keys_column[start], steps[start:end], walls[start:end], rows[start:end])
+                    self._store(
+                        keys_column[start], steps[start:end], walls[start:end], rows[start:end]
+                    )
                     start = i
 
     def _store(self, keys: tuple[str, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
@@ -444,7 +459,9 @@ def _new_run_folder(root: Path, name: str | None, now: float) -> Path:
             raise ValueError(f"name must be a non-empty string (got {name!r})")
         bad = [c for c in ("/", "\\", "\0") if c in name]
         if bad:
-            raise ValueError(f"name must not contain {bad[0]!r}, since it names a folder (got {name!r})")
+            raise ValueError(
+                f"name must not contain {bad[0]!r}, since it names a folder (got {name!r})"
+            )
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     for attempt in range(1000):

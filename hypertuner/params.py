@@ -23,8 +23,14 @@ __all__ = ["Params", "coerce", "current", "params"]
 
 _FLAG = "--params"
 _ENV_VAR = "HYPERTUNER_PARAMS"
-_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number",
-               bool: "a boolean", type(None): "null"}
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 _current: Params | None = None
 
 
@@ -43,8 +49,9 @@ def _plain(value: Any, where: str) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 place = f" in {where!r}" if where else ""
-                raise ParamsError(f"key {key!r}{place} is {_a(type(key).__name__)}; "
-                                  "keys must be strings")
+                raise ParamsError(
+                    f"key {key!r}{place} is {_a(type(key).__name__)}; keys must be strings"
+                )
             out[str(key)] = _plain(item, f"{where}.{key}" if where else key)
         return out
     if isinstance(value, (list, tuple)):
@@ -60,14 +67,16 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             # Python's json would write NaN, but the browser's JSON.parse rejects it.
-            raise ParamsError(f"{where!r} must be a finite number, as JSON has no nan "
-                              f"or infinity ({_got(value)})")
+            raise ParamsError(
+                f"{where!r} must be a finite number, as JSON has no nan or infinity ({_got(value)})"
+            )
         return float(value)
     if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
         # numpy scalars and 0-d arrays, detected without importing numpy.
         return _plain(value.item(), where)
-    raise ParamsError(f"{where!r} must be a JSON value: str, int, float, bool, None, "
-                      f"list or dict ({_got(value)})")
+    raise ParamsError(
+        f"{where!r} must be a JSON value: str, int, float, bool, None, list or dict ({_got(value)})"
+    )
 
 
 def _freeze(value: Any) -> Any:
@@ -131,8 +140,9 @@ class Params(Mapping[str, Any]):
         if name in fields:
             return fields[name]
         known = ", ".join(fields) or "none"
-        raise AttributeError(f"Params has no field {name!r}; known fields: {known}",
-                             name=name, obj=self)
+        raise AttributeError(
+            f"Params has no field {name!r}; known fields: {known}", name=name, obj=self
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Params is read-only; cannot set {name!r}")
@@ -167,11 +177,15 @@ def _read(path: str | os.PathLike[str], origin: str = "") -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParamsError(f"params file {shown} is not valid JSON: {exc.msg} "
-                          f"at line {exc.lineno}, column {exc.colno}") from None
+        raise ParamsError(
+            f"params file {shown} is not valid JSON: {exc.msg} "
+            f"at line {exc.lineno}, column {exc.colno}"
+        ) from None
     if not isinstance(data, dict):
-        raise ParamsError(f"params file {shown} must hold a JSON object at the top level, "
-                          f"not {_JSON_KINDS[type(data)]}")
+        raise ParamsError(
+            f"params file {shown} must hold a JSON object at the top level, "
+            f"not {_JSON_KINDS[type(data)]}"
+        )
     return _plain(data, "")
 
 
@@ -186,7 +200,7 @@ def _path_in(argv: Sequence[str]) -> str | None:
             if path is None or path.startswith("-"):
                 path = ""  # argparse also refuses an option as the value
         elif arg.startswith(_FLAG + "="):
-            path = arg[len(_FLAG) + 1:]
+            path = arg[len(_FLAG) + 1 :]
         else:
             continue
         if not path:
@@ -225,8 +239,7 @@ def _merge(defaults: dict[str, Any], loaded: dict[str, Any], prefix: str = "") -
     return merged
 
 
-def params(defaults: Mapping[str, Any] | None = None,
-           argv: Sequence[str] | None = None) -> Params:
+def params(defaults: Mapping[str, Any] | None = None, argv: Sequence[str] | None = None) -> Params:
     """Return this run's hyperparameters: a JSON file merged over *defaults*.
 
     The file is named by ``--params PATH`` or ``--params=PATH`` (the last wins, and

@@ -12,7 +12,6 @@ import math
 import os
 import time
 import warnings
-import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,13 @@ import numpy as np
 
 from ._base import RunBase, runs_dir
 from ._table import format_duration, format_table, format_time
-from .errors import HypertunerError, HypertunerWarning, RunFormatError, RunNotFoundError
+from .errors import HypertunerError, HypertunerWarning, RunNotFoundError
 from .runfile import (
-    CHUNK,
-    CHUNK_RECORD,
     DATA_FILE,
-    FORMAT_VERSION,
-    FRAME,
-    HEADER,
     INFO_FILE,
-    MAGIC,
-    MAX_PAYLOAD,
     Chunk,
     RunReader,
+    count_points,
     read_info,
 )
 from .series import Series
@@ -91,7 +84,10 @@ class Run(RunBase):
             if whole and len(series) == 0:
                 # Reopening: one concatenation per column, no growth copies.
                 series.adopt(
-                    *(np.concatenate([getattr(c, col) for c in parts]) for col in ("steps", "walls", "values"))
+                    *(
+                        np.concatenate([getattr(c, col) for c in parts])
+                        for col in ("steps", "walls", "values")
+                    )
                 )
             else:
                 for chunk in parts:
@@ -480,39 +476,6 @@ def _stats(run: Run, key: str) -> tuple[float, float, float]:
 def _points(run: Run) -> int | None:
     """How many points a run holds, without keeping them in memory if not read yet."""
     try:
-        return run.points if run._loaded else _count_points(run.path / DATA_FILE)
+        return run.points if run._loaded else count_points(run.path / DATA_FILE)
     except (HypertunerError, OSError):
         return None
-
-
-def _count_points(path: Path) -> int:
-    """Count the points in a points file from record headers, without decoding them.
-
-    Reads record by record, so memory stays at one record, and stops where
-    :class:`~hypertuner.runfile.RunReader` stops: at the first torn or damaged record.
-    """
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        return 0
-    count = 0
-    with handle:
-        head = handle.read(HEADER.size)
-        if len(head) < HEADER.size:
-            return 0
-        magic, version = HEADER.unpack(head)
-        if magic != MAGIC or version != FORMAT_VERSION:
-            raise RunFormatError(f"{path} is not a points file this hypertuner reads")
-        while True:
-            frame = handle.read(FRAME.size)
-            if len(frame) < FRAME.size:
-                break
-            length, crc = FRAME.unpack(frame)
-            if length == 0 or length > MAX_PAYLOAD:
-                break
-            payload = handle.read(length)
-            if len(payload) < length or zlib.crc32(payload) != crc:
-                break
-            if payload[0] == CHUNK:
-                count += CHUNK_RECORD.unpack_from(payload)[2]
-    return count

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._values import BOOL, KIND_NAMES, NUMBER, TEXT
+from ._values import BOOL, KIND_NAMES, NUMBER
 from .errors import RunFormatError, RunNotFoundError
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RunReader",
     "RunWriter",
     "chunk_parts",
+    "count_points",
     "encode_chunk",
     "encode_key",
     "key_parts",
@@ -178,9 +179,7 @@ def key_parts(key_id: int, name: str, kind: int) -> list:
     return _framed([KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8")])
 
 
-def chunk_parts(
-    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any
-) -> list:
+def chunk_parts(key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any) -> list:
     """The framed record holding points of ``key_id``, as a list of buffers.
 
     Numeric columns are handed over as views of the arrays, not copies, so a flush
@@ -412,3 +411,36 @@ def _columns(payload: memoryview, count: int, kind: int) -> tuple[np.ndarray, ..
             values[i] = blob[begin:end].decode("utf-8", "surrogatepass")
             begin = end
     return steps, walls, values
+
+
+def count_points(path: Path) -> int:
+    """Count the points in a points file from record headers, without decoding them.
+
+    Reads record by record, so memory stays at one record, and stops where
+    :class:`~hypertuner.runfile.RunReader` stops: at the first torn or damaged record.
+    """
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    count = 0
+    with handle:
+        head = handle.read(HEADER.size)
+        if len(head) < HEADER.size:
+            return 0
+        magic, version = HEADER.unpack(head)
+        if magic != MAGIC or version != FORMAT_VERSION:
+            raise RunFormatError(f"{path} is not a points file this hypertuner reads")
+        while True:
+            frame = handle.read(FRAME.size)
+            if len(frame) < FRAME.size:
+                break
+            length, crc = FRAME.unpack(frame)
+            if length == 0 or length > MAX_PAYLOAD:
+                break
+            payload = handle.read(length)
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                break
+            if payload[0] == CHUNK:
+                count += CHUNK_RECORD.unpack_from(payload)[2]
+    return count

@@ -124,7 +124,9 @@ def test_unchanged_charts_are_not_resent(comms):
 def test_layout_sections_and_new_keys(comms):
     """One chart per numeric key in sections by prefix; keys appearing later get charts."""
     logger = hypertuner.Logger(display=False)
-    logger.log({"train/loss": 1.0, "val/loss": 2.0, "lr": 0.1, "is_best": True, "phase": "warmup"}, 0)
+    logger.log(
+        {"train/loss": 1.0, "val/loss": 2.0, "lr": 0.1, "is_best": True, "phase": "warmup"}, 0
+    )
     board = board_for(logger)
     assert list(board._charts) == ["train/loss", "val/loss", "lr", "is_best"]
     assert set(board._grids) == {"train", "val", ""}

@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("bqplot")
 
 import ipywidgets.comm  # noqa: E402
+from test_board import RecordingComm  # noqa: E402
 
 import hypertuner  # noqa: E402
-from test_board import RecordingComm  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,11 @@ def test_rows_params_and_metric_summaries(tmp_path):
     assert table.metrics == ["val/loss"]
     first = table.rows[0]
     assert first["status"] == "finished" and first["points"] == 40
-    assert first["metrics"]["val/loss"] == {"last": pytest.approx(0.05), "min": pytest.approx(0.05), "max": 1.0}
+    assert first["metrics"]["val/loss"] == {
+        "last": pytest.approx(0.05),
+        "min": pytest.approx(0.05),
+        "max": 1.0,
+    }
     assert "3 runs" in view._header.value and "3 finished" in view._header.value
     view.close()
 
@@ -70,7 +74,10 @@ def test_refresh_follows_new_points_and_new_runs(tmp_path):
     sweep(tmp_path, rates=(0.5,))
     assert view.refresh() == 1 + 40
     assert live_run.points == 2
-    assert live_run.bytes_read - live_run._reader.bytes_reread == (live.path / "points.htr").stat().st_size
+    assert (
+        live_run.bytes_read - live_run._reader.bytes_reread
+        == (live.path / "points.htr").stat().st_size
+    )
     assert len(view._table.rows) == 3 and len(view._table.selected) == 3
     assert [row["status"] for row in view._table.rows] == ["finished", "running", "finished"]
     live.close()

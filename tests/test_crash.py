@@ -219,7 +219,13 @@ def test_truncated_points_file_reopens_with_the_whole_records_left(tmp_path: Pat
     assert len(data) == sizes[-1]
 
     rng = random.Random(3)
-    cuts = sorted({*sizes, *(s - 1 for s in sizes[1:]), *(rng.randrange(sizes[0], len(data)) for _ in range(20))})
+    cuts = sorted(
+        {
+            *sizes,
+            *(s - 1 for s in sizes[1:]),
+            *(rng.randrange(sizes[0], len(data)) for _ in range(20)),
+        }
+    )
     for cut in cuts:
         folder = tmp_path / f"cut{cut}"
         folder.mkdir()

@@ -28,7 +28,9 @@ def test_a_single_spike_among_ten_million_survives():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    values=arrays(np.float64, st.integers(1, 5000), elements=st.floats(allow_nan=True, allow_infinity=True)),
+    values=arrays(
+        np.float64, st.integers(1, 5000), elements=st.floats(allow_nan=True, allow_infinity=True)
+    ),
     budget=st.integers(4, 600),
 )
 def test_budget_first_last_and_extremes_are_kept(values, budget):

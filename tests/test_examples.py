@@ -139,4 +139,6 @@ def test_example_with_params_reopens_with_params_and_values(tmp_path: Path) -> N
     assert last["key"] == "loss"
     assert last["value"] == 0.25
     assert last["step"] == loss.steps[0]
-    assert abs(last["time"] - pd.Timestamp(loss.walls[0], unit="s", tz="UTC")) < pd.Timedelta(1, "us")
+    assert abs(last["time"] - pd.Timestamp(loss.walls[0], unit="s", tz="UTC")) < pd.Timedelta(
+        1, "us"
+    )

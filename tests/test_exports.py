@@ -27,5 +27,7 @@ def test_import_loads_no_widget_code():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('ipywidgets', 'bqplot', 'IPython', 'pandas', 'traitlets')))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

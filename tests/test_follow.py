@@ -197,7 +197,9 @@ def check_run(run: hypertuner.Run, a_points: int, late_points: int) -> None:
 
 
 @pytest.mark.parametrize("split", split_points())
-def test_refresh_keeps_points_before_a_torn_record_and_completes_it(tmp_path: Path, split: int) -> None:
+def test_refresh_keeps_points_before_a_torn_record_and_completes_it(
+    tmp_path: Path, split: int
+) -> None:
     """refresh() over a half-written record keeps earlier points, then reads the record once it is whole."""
     path = closed_run(tmp_path)
     run = hypertuner.load(path)

@@ -13,8 +13,6 @@ def test_engine_helpers_pass_under_node():
     """`node --test js/` passes: smoothing, decoding, nearest point, number format."""
     node = shutil.which("node")
     assert node, "Node.js is needed for the js/ tests (apt-get install nodejs)"
-    result = subprocess.run(
-        [node, "--test", str(JS)], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([node, "--test", str(JS)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and "# pass 6" in result.stdout

@@ -17,8 +17,8 @@ from hypertuner import (
     InvalidValueError,
     Logger,
     RunClosedError,
+    runfile,
 )
-from hypertuner import runfile
 
 
 class FakeTensor:
@@ -220,8 +220,11 @@ BAD_VALUES = [
     ),
     ({3: 1.0}, "log(): keys must be non-empty strings (got 3 that is an int)."),
     ({"": 1.0}, "log(): keys must be non-empty strings (got '')."),
-    ({"a": 10**400}, "log(): the value of 'a' is too large to store as a number "
-        "(got an int of 401 digits; the limit is 2**1023)."),
+    (
+        {"a": 10**400},
+        "log(): the value of 'a' is too large to store as a number "
+        "(got an int of 401 digits; the limit is 2**1023).",
+    ),
 ]
 
 
@@ -280,7 +283,9 @@ def test_a_call_in_the_same_key_order_with_a_new_type_is_checked():
 def test_values_must_be_a_dict():
     """log() of something that is not a mapping names what it got."""
     logger = Logger()
-    with pytest.raises(InvalidValueError, match=re.escape("log() takes a dict of name -> value (got list)")):
+    with pytest.raises(
+        InvalidValueError, match=re.escape("log() takes a dict of name -> value (got list)")
+    ):
         logger.log([("a", 1.0)], 0)
 
 
@@ -292,7 +297,9 @@ def test_values_must_be_a_dict():
 def test_bad_steps_raise(step):
     """A step that is not a finite real number raises InvalidStepError (a ValueError)."""
     logger = Logger()
-    with pytest.raises(InvalidStepError, match=re.escape("log(): step must be a finite number or None")):
+    with pytest.raises(
+        InvalidStepError, match=re.escape("log(): step must be a finite number or None")
+    ):
         logger.log({"a": 1.0}, step)
     assert len(logger) == 0 or len(logger["a"]) == 0
 
@@ -388,7 +395,9 @@ def test_disk_errors_warn_once_keep_points_and_retry(monkeypatch):
 
 def test_flush_interval_must_be_positive():
     """flush_every must be a positive number of seconds."""
-    with pytest.raises(ValueError, match=re.escape("flush_every must be a positive number of seconds (got 0)")):
+    with pytest.raises(
+        ValueError, match=re.escape("flush_every must be a positive number of seconds (got 0)")
+    ):
         Logger(flush_every=0)
 
 

@@ -84,7 +84,10 @@ def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
     shutil.copy(NOTEBOOKS / "compare.ipynb", tmp_path)
     notebook = nbformat.read(tmp_path / "compare.ipynb", as_version=4)
     client = nbclient.NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
     cells = code_cells(notebook)

@@ -35,8 +35,15 @@ def write(tmp_path: Path, data: object, name: str = "p.json") -> Path:
     return path
 
 
-DEFAULTS = {"lr": 0.01, "epochs": 10, "amp": False, "name": "run", "seed": None,
-            "layers": [64, 64], "model": {"hidden": 64, "act": "relu"}}
+DEFAULTS = {
+    "lr": 0.01,
+    "epochs": 10,
+    "amp": False,
+    "name": "run",
+    "seed": None,
+    "layers": [64, 64],
+    "model": {"hidden": 64, "act": "relu"},
+}
 
 
 # --- Params ----------------------------------------------------------------------------
@@ -68,7 +75,8 @@ def test_params_is_a_read_only_mapping() -> None:
 def test_repr_is_readable_and_nested() -> None:
     """repr shows keyword-style fields, nested Params included."""
     assert repr(Params({"lr": 0.01, "model": {"hidden": 64}})) == (
-        "Params(lr=0.01, model=Params(hidden=64))")
+        "Params(lr=0.01, model=Params(hidden=64))"
+    )
     assert repr(Params()) == "Params()"
 
 
@@ -79,11 +87,13 @@ def test_repr_of_non_identifier_keys_uses_a_dict() -> None:
 
 def test_missing_attribute_names_field_and_known_fields() -> None:
     """Reading a missing field raises AttributeError naming it and the known fields."""
-    with pytest.raises(AttributeError, match=re.escape(
-            "Params has no field 'lrr'; known fields: lr, model")):
+    with pytest.raises(
+        AttributeError, match=re.escape("Params has no field 'lrr'; known fields: lr, model")
+    ):
         Params({"lr": 0.01, "model": {}}).lrr
-    with pytest.raises(AttributeError, match=re.escape(
-            "Params has no field 'x'; known fields: none")):
+    with pytest.raises(
+        AttributeError, match=re.escape("Params has no field 'x'; known fields: none")
+    ):
         Params().x
 
 
@@ -94,8 +104,7 @@ def test_setting_or_deleting_an_attribute_is_refused() -> None:
         p.lr = 0.1
     with pytest.raises(AttributeError, match=re.escape("Params is read-only; cannot set 'x'")):
         p.x = 1
-    with pytest.raises(AttributeError, match=re.escape(
-            "Params is read-only; cannot delete 'lr'")):
+    with pytest.raises(AttributeError, match=re.escape("Params is read-only; cannot delete 'lr'")):
         del p.lr
 
 
@@ -139,8 +148,9 @@ def test_from_mapping_equals_constructor() -> None:
 
 def test_constructor_rejects_a_non_mapping() -> None:
     """Params of something other than a mapping is a ParamsError."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "Params needs a mapping (got [1] that is a list)")):
+    with pytest.raises(
+        ParamsError, match=re.escape("Params needs a mapping (got [1] that is a list)")
+    ):
         Params([1])  # type: ignore[arg-type]
 
 
@@ -164,15 +174,22 @@ def test_dir_lists_fields_for_tab_completion() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
-                      inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), inner, max_size=3
+        )
+    ),
     max_leaves=10,
 )
 json_objects = st.dictionaries(
-    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), json_values, max_size=5)
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), json_values, max_size=5
+)
 
 
 @given(json_objects)
@@ -259,8 +276,10 @@ def test_empty_env_var_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("argv", [["--params"], ["--params", "--verbose"], ["--params="]])
 def test_flag_without_path_is_an_error(argv: list[str]) -> None:
     """--params with no path after it is a ParamsError."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "--params needs a path to a JSON file, as in --params params.json")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape("--params needs a path to a JSON file, as in --params params.json"),
+    ):
         params(DEFAULTS, argv=argv)
 
 
@@ -274,27 +293,33 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
         params(argv=["--params", str(path)])
 
 
-def test_missing_file_from_env_var_says_so(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_file_from_env_var_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A missing file named by HYPERTUNER_PARAMS is reported with where it came from."""
     path = str(tmp_path / "nope.json")
     monkeypatch.setenv("HYPERTUNER_PARAMS", path)
-    with pytest.raises(ParamsError, match=re.escape(
-            f"params file {path!r} (from HYPERTUNER_PARAMS) not found")):
+    with pytest.raises(
+        ParamsError, match=re.escape(f"params file {path!r} (from HYPERTUNER_PARAMS) not found")
+    ):
         params(argv=[])
 
 
 def test_directory_is_an_error(tmp_path: Path) -> None:
     """A path that cannot be read as a file is a ParamsError with the reason."""
-    with pytest.raises(ParamsError, match=re.escape(f"cannot read params file {str(tmp_path)!r}: ")):
+    with pytest.raises(
+        ParamsError, match=re.escape(f"cannot read params file {str(tmp_path)!r}: ")
+    ):
         params(argv=["--params", str(tmp_path)])
 
 
 def test_invalid_json_gives_path_line_and_column(tmp_path: Path) -> None:
     """Broken JSON is a ParamsError with the path, line and column."""
     path = write(tmp_path, '{\n  "lr": 0.1,\n  "epochs": \n}')
-    with pytest.raises(ParamsError, match=re.escape(
-            f"params file {str(path)!r} is not valid JSON: Expecting value at line 4, column 1")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            f"params file {str(path)!r} is not valid JSON: Expecting value at line 4, column 1"
+        ),
+    ):
         params(argv=["--params", str(path)])
 
 
@@ -305,13 +330,19 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert params(argv=["--params", str(path)]).lr == 0.5
 
 
-@pytest.mark.parametrize("data, kind", [([1], "an array"), ('"x"', "a string"),
-                                        (3, "a number"), (True, "a boolean"), (None, "null")])
+@pytest.mark.parametrize(
+    "data, kind",
+    [([1], "an array"), ('"x"', "a string"), (3, "a number"), (True, "a boolean"), (None, "null")],
+)
 def test_top_level_must_be_an_object(tmp_path: Path, data: object, kind: str) -> None:
     """A file whose top-level JSON value is not an object is a ParamsError."""
     path = write(tmp_path, json.dumps(data))
-    with pytest.raises(ParamsError, match=re.escape(
-            f"params file {str(path)!r} must hold a JSON object at the top level, not {kind}")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            f"params file {str(path)!r} must hold a JSON object at the top level, not {kind}"
+        ),
+    ):
         params(argv=["--params", str(path)])
 
 
@@ -319,50 +350,63 @@ def test_without_defaults_the_file_is_taken_as_is(tmp_path: Path) -> None:
     """With no defaults any keys and values in the file are accepted."""
     path = write(tmp_path, {"anything": [1, "x"], "nested": {"k": None}})
     assert params(argv=["--params", str(path)]).to_dict() == {
-        "anything": [1, "x"], "nested": {"k": None}}
+        "anything": [1, "x"],
+        "nested": {"k": None},
+    }
 
 
 # --- params(): merging and checking against defaults --------------------------------------
 
 
 def run(tmp_path: Path, data: object, defaults: dict | None = None) -> Params:
-    return params(DEFAULTS if defaults is None else defaults,
-                  argv=["--params", str(write(tmp_path, data))])
+    return params(
+        DEFAULTS if defaults is None else defaults, argv=["--params", str(write(tmp_path, data))]
+    )
 
 
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     """A key not in the defaults is a ParamsError listing the known keys."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "unknown parameter 'lrr'; known parameters: "
-            "lr, epochs, amp, name, seed, layers, model")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            "unknown parameter 'lrr'; known parameters: lr, epochs, amp, name, seed, layers, model"
+        ),
+    ):
         run(tmp_path, {"lrr": 0.1})
 
 
 def test_unknown_nested_key_uses_dotted_path(tmp_path: Path) -> None:
     """An unknown key in a nested dict is named by its dotted path."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "unknown parameter 'model.hiden'; known parameters: model.hidden, model.act")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            "unknown parameter 'model.hiden'; known parameters: model.hidden, model.act"
+        ),
+    ):
         run(tmp_path, {"model": {"hiden": 32}})
 
 
 def test_empty_defaults_know_no_keys(tmp_path: Path) -> None:
     """defaults={} still checks keys, and every key is unknown."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "unknown parameter 'lr'; known parameters: none")):
+    with pytest.raises(
+        ParamsError, match=re.escape("unknown parameter 'lr'; known parameters: none")
+    ):
         run(tmp_path, {"lr": 0.1}, defaults={})
 
 
 def test_wrong_type_is_an_attrs_style_error(tmp_path: Path) -> None:
     """A value of the wrong type is reported as in attrs."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "'lr' must be a float (got '0.1' that is a str)")):
+    with pytest.raises(
+        ParamsError, match=re.escape("'lr' must be a float (got '0.1' that is a str)")
+    ):
         run(tmp_path, {"lr": "0.1"})
 
 
 def test_wrong_nested_type_uses_dotted_path(tmp_path: Path) -> None:
     """A nested value of the wrong type is named by its dotted path."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "'model.hidden' must be an int (got 6.5 that is a float)")):
+    with pytest.raises(
+        ParamsError, match=re.escape("'model.hidden' must be an int (got 6.5 that is a float)")
+    ):
         run(tmp_path, {"model": {"hidden": 6.5}})
 
 
@@ -372,16 +416,19 @@ def test_int_is_accepted_for_a_float_and_kept_as_int(tmp_path: Path) -> None:
     assert lr == 1 and type(lr) is int
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("lr", True, "'lr' must be a float (got True that is a bool)"),
-    ("epochs", False, "'epochs' must be an int (got False that is a bool)"),
-    ("epochs", 3.0, "'epochs' must be an int (got 3.0 that is a float)"),
-    ("amp", 1, "'amp' must be a bool (got 1 that is an int)"),
-    ("name", 3, "'name' must be a str (got 3 that is an int)"),
-    ("lr", None, "'lr' must be a float (got None that is a NoneType)"),
-    ("layers", 64, "'layers' must be a list (got 64 that is an int)"),
-    ("model", [1], "'model' must be a dict (got [1] that is a list)"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("lr", True, "'lr' must be a float (got True that is a bool)"),
+        ("epochs", False, "'epochs' must be an int (got False that is a bool)"),
+        ("epochs", 3.0, "'epochs' must be an int (got 3.0 that is a float)"),
+        ("amp", 1, "'amp' must be a bool (got 1 that is an int)"),
+        ("name", 3, "'name' must be a str (got 3 that is an int)"),
+        ("lr", None, "'lr' must be a float (got None that is a NoneType)"),
+        ("layers", 64, "'layers' must be a list (got 64 that is an int)"),
+        ("model", [1], "'model' must be a dict (got [1] that is a list)"),
+    ],
+)
 def test_type_rules(tmp_path: Path, key: str, value: object, message: str) -> None:
     """Bools are not numbers, floats are not ints, and None only fits a None default."""
     with pytest.raises(ParamsError, match=re.escape(message)):
@@ -420,8 +467,9 @@ def test_defaults_may_be_params() -> None:
 
 def test_defaults_must_be_a_mapping() -> None:
     """defaults of another type is a ParamsError."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "defaults must be a dict or a Params (got 'lr' that is a str)")):
+    with pytest.raises(
+        ParamsError, match=re.escape("defaults must be a dict or a Params (got 'lr' that is a str)")
+    ):
         params("lr", argv=[])  # type: ignore[arg-type]
 
 
@@ -432,8 +480,9 @@ def test_current_is_none_before_any_call() -> None:
     """current() is None in a fresh process that has not called params()."""
     code = "from hypertuner.params import current; print(current())"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "None"
 
 
@@ -478,26 +527,34 @@ def test_coerce_path_errors_match_params(tmp_path: Path) -> None:
 
 def test_coerce_rejects_other_types() -> None:
     """coerce names what it got and what it accepts."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "params must be a dict, a Params or a path to a JSON file (got 3 that is an int)")):
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            "params must be a dict, a Params or a path to a JSON file (got 3 that is an int)"
+        ),
+    ):
         coerce(3)  # type: ignore[arg-type]
 
 
 def test_coerce_rejects_non_string_keys() -> None:
     """A key that is not a string is named, with the dict it sits in."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "key 1 is an int; keys must be strings")):
+    with pytest.raises(ParamsError, match=re.escape("key 1 is an int; keys must be strings")):
         coerce({1: "a"})
-    with pytest.raises(ParamsError, match=re.escape(
-            "key (1, 2) in 'model' is a tuple; keys must be strings")):
+    with pytest.raises(
+        ParamsError, match=re.escape("key (1, 2) in 'model' is a tuple; keys must be strings")
+    ):
         coerce({"model": {(1, 2): "a"}})
 
 
 def test_coerce_rejects_non_json_values_naming_the_key() -> None:
     """A value JSON cannot hold is named by its dotted path and list index."""
-    with pytest.raises(ParamsError, match=re.escape(
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
             "'model.shape' must be a JSON value: str, int, float, bool, None, list or dict "
-            "(got {1, 2} that is a set)")):
+            "(got {1, 2} that is a set)"
+        ),
+    ):
         coerce({"model": {"shape": {1, 2}}})
     with pytest.raises(ParamsError, match=re.escape("'layers[1]' must be a JSON value")):
         coerce({"layers": [1, object()]})
@@ -506,15 +563,23 @@ def test_coerce_rejects_non_json_values_naming_the_key() -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), np.float32("nan")])
 def test_coerce_rejects_non_finite_floats(value: object) -> None:
     """nan and infinity are refused, since JSON cannot hold them."""
-    with pytest.raises(ParamsError, match=re.escape(
-            "'lr' must be a finite number, as JSON has no nan or infinity")):
+    with pytest.raises(
+        ParamsError, match=re.escape("'lr' must be a finite number, as JSON has no nan or infinity")
+    ):
         coerce({"lr": value})
 
 
 def test_coerce_converts_numpy_scalars_and_tuples() -> None:
     """numpy scalars become Python values and tuples become lists."""
-    out = coerce({"a": np.int64(3), "b": np.float32(0.5), "c": np.bool_(True),
-                  "d": np.str_("x"), "e": (1, np.array(2))})
+    out = coerce(
+        {
+            "a": np.int64(3),
+            "b": np.float32(0.5),
+            "c": np.bool_(True),
+            "d": np.str_("x"),
+            "e": (1, np.array(2)),
+        }
+    )
     assert out == {"a": 3, "b": 0.5, "c": True, "d": "x", "e": [1, 2]}
     assert [type(out[k]) for k in "abcd"] == [int, float, bool, str]
     assert type(out["e"][1]) is int

@@ -22,7 +22,9 @@ kind_values = {
 @st.composite
 def logs(draw):
     """A schema of unicode keys with kinds, then calls logging subsets of them."""
-    keys = draw(st.dictionaries(names, st.sampled_from(sorted(kind_values)), min_size=1, max_size=5))
+    keys = draw(
+        st.dictionaries(names, st.sampled_from(sorted(kind_values)), min_size=1, max_size=5)
+    )
     calls = []
     for _ in range(draw(st.integers(1, 25))):
         chosen = draw(st.lists(st.sampled_from(sorted(keys)), min_size=1, unique=True))
@@ -35,10 +37,16 @@ def logs(draw):
 def same(a, b):
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)
-    return type(a) is type(b) and a == b and (not isinstance(a, float) or math.copysign(1, a) == math.copysign(1, b))
+    return (
+        type(a) is type(b)
+        and a == b
+        and (not isinstance(a, float) or math.copysign(1, a) == math.copysign(1, b))
+    )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(calls=logs(), flush_every=st.sampled_from([0.001, 1000.0]))
 def test_logged_points_reopen_exactly(tmp_path, calls, flush_every):
     """Every point, of every kind, under any unicode name, reopens with the same bits."""

@@ -105,7 +105,14 @@ def test_runs_lists_a_folder_oldest_first(runs_folder):
     assert [r.status for r in listed] == ["finished", "running"]
     assert [r.params.lr for r in listed] == [0.1, 0.01]
     text = repr(listed)
-    assert text.splitlines()[0].split() == ["name", "status", "started", "duration", "points", "params"]
+    assert text.splitlines()[0].split() == [
+        "name",
+        "status",
+        "started",
+        "duration",
+        "points",
+        "params",
+    ]
     assert "first" in text and "lr=0.01" in text
     live.close()
     assert first.path.parent == runs_folder

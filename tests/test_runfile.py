@@ -82,7 +82,9 @@ def test_reader_stops_at_a_torn_tail_and_resumes(tmp_path):
 def test_reader_stops_at_a_bad_checksum(tmp_path):
     """A record whose checksum does not match ends the readable part."""
     key = runfile.encode_key(0, "x", NUMBER)
-    chunk = bytearray(runfile.encode_chunk(0, NUMBER, np.array([1.0]), np.array([2.0]), np.array([3.0])))
+    chunk = bytearray(
+        runfile.encode_chunk(0, NUMBER, np.array([1.0]), np.array([2.0]), np.array([3.0]))
+    )
     chunk[-1] ^= 0xFF
     write_points(tmp_path / "p.htr", key, bytes(chunk))
     new_keys, chunks = runfile.RunReader(tmp_path / "p.htr").read()
@@ -107,7 +109,9 @@ def test_run_json_of_unknown_version_is_refused():
     info = json.loads((logger.path / "run.json").read_text())
     info["format"] = 2
     (logger.path / "run.json").write_text(json.dumps(info))
-    with pytest.raises(RunFormatError, match="run format version 2, but this hypertuner reads version 1"):
+    with pytest.raises(
+        RunFormatError, match="run format version 2, but this hypertuner reads version 1"
+    ):
         hypertuner.load(logger.path)
 
 
@@ -126,7 +130,9 @@ def test_header_being_written_reads_as_empty(tmp_path):
 
 def test_missing_run_is_a_clear_error(tmp_path):
     """load() of a folder with no run.json raises RunNotFoundError naming the path."""
-    with pytest.raises(RunNotFoundError, match=re.escape(f"no run at {str(tmp_path)!r}: it has no run.json")):
+    with pytest.raises(
+        RunNotFoundError, match=re.escape(f"no run at {str(tmp_path)!r}: it has no run.json")
+    ):
         hypertuner.load(tmp_path)
 
 

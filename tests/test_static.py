@@ -32,8 +32,11 @@ def _texts(group: ET.Element) -> list[str]:
 
 def _y_labels(group: ET.Element) -> list[str]:
     # y tick labels are the texts right-aligned just left of the frame (x = 50 - 5)
-    return [t.text for t in group.iter(f"{SVG}text")
-            if t.get("text-anchor") == "end" and t.get("x") == "45"]
+    return [
+        t.text
+        for t in group.iter(f"{SVG}text")
+        if t.get("text-anchor") == "end" and t.get("x") == "45"
+    ]
 
 
 def test_document_is_standalone_svg():
@@ -41,7 +44,10 @@ def test_document_is_standalone_svg():
     root = ET.fromstring(render_svg([_chart(), _chart("b")], title="run x", columns=1))
     assert root.tag == f"{SVG}svg"
     assert (root.get("width"), root.get("height"), root.get("viewBox")) == (
-        "320", "430", "0 0 320 430")
+        "320",
+        "430",
+        "0 0 320 430",
+    )
 
 
 def test_one_group_per_chart():
@@ -134,7 +140,16 @@ def test_numbers_are_formatted_compactly():
     """Numbers print as 0.001, 1.5k, 2M, 1e-05, never as long floats."""
     values = [0.001, 1500, 2e6, 1e-5, 999.97, 0.1 + 0.2, -0.5, 0.0, float("nan")]
     assert [_num(v) for v in values] == [
-        "0.001", "1.5k", "2M", "1e-05", "1k", "0.3", "-0.5", "0", "nan"]
+        "0.001",
+        "1.5k",
+        "2M",
+        "1e-05",
+        "1k",
+        "0.3",
+        "-0.5",
+        "0",
+        "nan",
+    ]
 
 
 def test_constant_and_single_point_series_still_draw():

@@ -173,9 +173,13 @@ class Compare(VBox):
                 self._table.metrics = metrics
                 if self._table.metric not in metrics:
                     self._table.metric = metrics[0] if metrics else ""
-            counts = {s: sum(r["status"] == s for r in rows) for s in ("running", "finished", "crashed")}
+            counts = {
+                s: sum(r["status"] == s for r in rows) for s in ("running", "finished", "crashed")
+            }
             summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-            self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (f" · {summary}" if summary else "")
+            self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (
+                f" · {summary}" if summary else ""
+            )
             self._board.redraw()
 
     def _folder(self) -> str:
@@ -211,7 +215,11 @@ class Compare(VBox):
             try:
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - following must survive a bad folder
-                warnings.warn(f"hypertuner stopped following {self._folder()}: {exc}", HypertunerWarning, stacklevel=1)
+                warnings.warn(
+                    f"hypertuner stopped following {self._folder()}: {exc}",
+                    HypertunerWarning,
+                    stacklevel=1,
+                )
                 return
 
     def close(self) -> None:

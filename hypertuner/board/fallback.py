@@ -27,7 +27,9 @@ def summary(source: Any) -> str:
             rows.append((key, len(values), float(values[-1]), low, high))
         else:
             last = values[-1] if len(values) else None
-            rows.append((key, len(values), bool(last) if series.kind == "bool" else last, None, None))
+            rows.append(
+                (key, len(values), bool(last) if series.kind == "bool" else last, None, None)
+            )
     return summary_text(f"run {source.name}", source.status, rows)
 
 

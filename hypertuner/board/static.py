@@ -104,8 +104,10 @@ def _ticks(lo: float, hi: float, expand: bool) -> tuple[list[float], list[str]]:
             break
     ticks = [k * step for k in range(first, last + 1)]
     # The fewest digits that pin each tick to 1% of a step: short labels that stay distinct.
-    digits = next((d for d in range(1, 16)
-                   if all(abs(float(f"{t:.{d}g}") - t) < step / 100 for t in ticks)), 15)
+    digits = next(
+        (d for d in range(1, 16) if all(abs(float(f"{t:.{d}g}") - t) < step / 100 for t in ticks)),
+        15,
+    )
     return ticks, [_num(t, digits) for t in ticks]
 
 
@@ -151,11 +153,13 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
     caption = f"{chart.total:,} pts, {n:,} drawn" if chart.total > n else ""
     room = int((x1 - x0 - 5.5 * len(caption)) / 7) - 1  # ~7 px per bold 12 px character
     name = chart.title if len(chart.title) <= room else chart.title[: max(room - 1, 1)] + "…"
-    out = [f'<g class="chart" transform="translate({_c(left)},{_c(top)})">'
-           f"<title>{_esc(chart.title)}</title>",  # the full title as a hover tooltip
-           f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" '
-           f'stroke="{_FRAME}"/>',
-           _text(x0, y0 - 9, _esc(name), extra=' font-size="12" font-weight="bold" fill="#111"')]
+    out = [
+        f'<g class="chart" transform="translate({_c(left)},{_c(top)})">'
+        f"<title>{_esc(chart.title)}</title>",  # the full title as a hover tooltip
+        f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" '
+        f'stroke="{_FRAME}"/>',
+        _text(x0, y0 - 9, _esc(name), extra=' font-size="12" font-weight="bold" fill="#111"'),
+    ]
     if caption:
         out.append(_text(x1, y0 - 9, caption, "end"))
     ok = np.isfinite(chart.x) & np.isfinite(chart.y)
@@ -177,25 +181,38 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
     py = _scale(ylo, yhi, y1 - _INSET, y0 + _INSET)  # SVG y grows downwards
     for tick, label in zip(yticks, ylabels):
         ty = float(_c(float(py(tick))))
-        out.append(f'<path d="M{x0},{ty:g}H{x1}" stroke="{_GRID}"/>'
-                   + _text(x0 - 5, ty + 3.5, label, "end"))
+        out.append(
+            f'<path d="M{x0},{ty:g}H{x1}" stroke="{_GRID}"/>'
+            + _text(x0 - 5, ty + 3.5, label, "end")
+        )
     for tick, label in zip(xticks, xlabels):
         tx = float(_c(float(px(tick))))
-        out.append(f'<path d="M{tx:g},{y1}v4" stroke="{_FRAME}"/>'
-                   + _text(tx, y1 + 15, label, "middle"))
-    out.append(f'<g fill="none" stroke="{_BLUE}" stroke-width="1.5" stroke-linejoin="round" '
-               f'stroke-linecap="round">')
+        out.append(
+            f'<path d="M{tx:g},{y1}v4" stroke="{_FRAME}"/>' + _text(tx, y1 + 15, label, "middle")
+        )
+    out.append(
+        f'<g fill="none" stroke="{_BLUE}" stroke-width="1.5" stroke-linejoin="round" '
+        f'stroke-linecap="round">'
+    )
     index = np.flatnonzero(ok)
     # One path per unbroken run of finite points, so a NaN or inf shows as a gap.
     for run in np.split(index, np.flatnonzero(np.diff(index) != 1) + 1):
         width = ' stroke-width="4"' if len(run) == 1 else ""  # a lone point needs a visible dot
-        out.append(f'<path class="line" data-points="{len(run)}"{width} '
-                   f'd="{_line(px(x[run]), py(y[run]), boolean)}"/>')
+        out.append(
+            f'<path class="line" data-points="{len(run)}"{width} '
+            f'd="{_line(px(x[run]), py(y[run]), boolean)}"/>'
+        )
     return [*out, "</g></g>"]
 
 
-def render_svg(charts: Sequence[StaticChart], *, title: str = "", columns: int = 3,
-               chart_width: int = 320, chart_height: int = 200) -> str:
+def render_svg(
+    charts: Sequence[StaticChart],
+    *,
+    title: str = "",
+    columns: int = 3,
+    chart_width: int = 320,
+    chart_height: int = 200,
+) -> str:
     """One SVG document: an optional title line, then a grid of small line charts.
 
     Parameters
@@ -220,10 +237,12 @@ def render_svg(charts: Sequence[StaticChart], *, title: str = "", columns: int =
     cols, head = max(1, min(columns, len(charts))), 30 if title else 0
     width = cols * chart_width
     height = head + (math.ceil(len(charts) / cols) * chart_height if charts else 40)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="10" '
-           f'fill="{_GREY}">',  # grey text by default; charts override where needed
-           f'<rect width="{width}" height="{height}" fill="#fff"/>']  # readable in dark themes
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="10" '
+        f'fill="{_GREY}">',  # grey text by default; charts override where needed
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+    ]  # readable in dark themes
     if title:
         bold = ' font-size="15" font-weight="bold" fill="#111"'
         out.append(_text(12, 21, _esc(title), extra=bold))
@@ -231,8 +250,9 @@ def render_svg(charts: Sequence[StaticChart], *, title: str = "", columns: int =
         out.append(_text(12, head + 25, "nothing logged yet"))
     for i, chart in enumerate(charts):
         row, col = divmod(i, cols)
-        out += _chart(chart, col * chart_width, head + row * chart_height,
-                      chart_width, chart_height)
+        out += _chart(
+            chart, col * chart_width, head + row * chart_height, chart_width, chart_height
+        )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -248,9 +268,11 @@ def _cell(value: float | str | bool | None) -> str:
     return _num(float(value), 4)
 
 
-def summary_text(title: str, status: str,
-                 rows: Sequence[tuple[str, int, float | str | bool | None,
-                                      float | None, float | None]]) -> str:
+def summary_text(
+    title: str,
+    status: str,
+    rows: Sequence[tuple[str, int, float | str | bool | None, float | None, float | None]],
+) -> str:
     """Plain-text summary: a header line, then one aligned row per key.
 
     Parameters
@@ -271,8 +293,7 @@ def summary_text(title: str, status: str,
     keys = f"{len(rows)} key" + ("" if len(rows) == 1 else "s")
     lines = [" · ".join(part for part in (title, status, keys) if part)]
     table = [["key", "points", "last", "min", "max"]]
-    table += [[_cell(str(r[0])), f"{r[1]:,}", _cell(r[2]), _cell(r[3]), _cell(r[4])]
-              for r in rows]
+    table += [[_cell(str(r[0])), f"{r[1]:,}", _cell(r[2]), _cell(r[3]), _cell(r[4])] for r in rows]
     points = max(len(r[1]) for r in table)
     table = [[r[0], r[1].rjust(points), *r[2:]] for r in table]  # counts align on the last digit
     # Columns at least 10 wide, with at least 3 spaces between, so short values still align.
