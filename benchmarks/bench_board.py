@@ -151,7 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     args = parser.parse_args()
-    calls = 20_000 if args.quick else 200_000
+    calls = 20_000 if args.quick else 1_000_000
     repeat = 2 if args.quick else 3
     big = 1_000_000 if args.quick else 10_000_000
     lengths = [1_000, 100_000, 1_000_000] if args.quick else [1_000, 100_000, 1_000_000, 10_000_000]
