@@ -60,7 +60,15 @@ export function decode(packed) {
     total: packed.total || 0,
     window: packed.window || 0,
     timed: !!packed.timed,
+    created: packed.created || 0,
   };
+}
+
+/** The values a log scale can draw: those <= 0 become NaN, a gap in the line. */
+export function positive(values) {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] > 0 ? values[i] : NaN;
+  return out;
 }
 
 /** Index of the value in `xs` nearest to `x` (xs need not be sorted). */
@@ -87,11 +95,13 @@ export function formatNumber(value) {
 }
 
 const PREFIX = "IPY_MODEL_";
-const engines = new WeakMap(); // model -> engine, shared by every view of the model
+// uid -> engine, shared by every view of the model. anywidget gives initialize()
+// and each render() a proxy of their own, so the proxy cannot be the key.
+const engines = new Map();
 
 async function resolve(model, ref) {
-  if (ref == null || typeof ref !== "string") return ref ?? null;
-  const id = ref.startsWith(PREFIX) ? ref.slice(PREFIX.length) : ref;
+  if (typeof ref !== "string" || !ref.startsWith(PREFIX)) return ref ?? null; // a plain value
+  const id = ref.slice(PREFIX.length);
   for (let attempt = 0; ; attempt++) {
     try {
       const found = await model.widget_manager.get_model(id);
@@ -125,8 +135,8 @@ class Engine {
     this.ready = this.resolveCharts();
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
     model.on("change:data", () => this.ready.then(() => this.receive()));
-    model.on("change:smoothing change:hidden change:names", () => this.ready.then(() => this.drawAll()));
-    model.on("change:log_y", () => this.ready.then(() => this.applyScales()));
+    // draw() also moves a chart between its linear and log y scales.
+    model.on("change:smoothing change:hidden change:names change:log_y", () => this.ready.then(() => this.drawAll()));
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
   }
@@ -178,10 +188,23 @@ class Engine {
     this.charts.forEach((_, index) => this.draw(index));
   }
 
+  /** Whether chart `index` is on its log y scale: log y is on, the chart is not a
+   * true/false one, and it has a value above 0 to draw. */
+  usesLog(index) {
+    const chart = this.charts[index];
+    if (!this.model.get("log_y") || !chart || chart.kind === "bool") return false;
+    return (this.points[index] || []).some((p) => p && p.y.some((v) => v > 0));
+  }
+
   draw(index) {
     const chart = this.charts[index];
     if (!chart || !chart.lines) return;
     const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
+    // A log scale cannot place values <= 0 (its automatic domain turns NaN), so they
+    // are masked while on it: leave it before they come back, join it once masked.
+    const log = this.usesLog(index);
+    const drawable = (values) => (log ? positive(values) : values);
+    if (!log) this.applyScale(index);
     let note = "";
     chart.lines.forEach(({ raw, smooth }, run) => {
       const p = (this.points[index] || [])[run];
@@ -192,11 +215,18 @@ class Engine {
       }
       const shown = this.shown(index, run);
       const smoothing = weight > 0 && p.y.length > 2;
-      raw.set({ x: this.xValues(index, run, ""), y: p.y, visible: shown, opacities: [smoothing ? 0.25 : 1] });
+      raw.set({
+        x: this.xValues(index, run, ""),
+        y: drawable(p.y),
+        visible: shown,
+        opacities: [smoothing ? 0.25 : 1],
+        marker: p.y.length === 1 ? "circle" : null, // a line through one point draws nothing
+      });
       if (smoothing) {
         // Each mean stands for `size` points, so its weight is weight**size:
         // smoothing the means then follows smoothing every point.
-        smooth.set({ x: this.xValues(index, run, "m"), y: ema(p.my, Math.pow(weight, p.size)), visible: shown });
+        const y = drawable(ema(p.my, Math.pow(weight, p.size)));
+        smooth.set({ x: this.xValues(index, run, "m"), y, visible: shown });
       } else {
         smooth.set({ visible: false });
       }
@@ -204,6 +234,7 @@ class Engine {
     });
     const key = chart.figure.get("title").split("  ·  ")[0];
     chart.figure.set("title", note ? `${key}  ·  ${note}` : key);
+    if (log) this.applyScale(index);
   }
 
   pin(scale) {
@@ -219,26 +250,31 @@ class Engine {
   }
 
   applyScales() {
-    const log = !!this.model.get("log_y");
-    this.charts.forEach((chart, index) => {
-      if (!chart.lines) return;
-      const wall = this.xMode(index) === "wall";
-      const y = log ? chart.y_log : chart.y_linear;
-      const x = wall ? chart.date_scale : chart.x_scale;
-      const marks = chart.lines.flatMap(({ raw, smooth }) => [raw, smooth]);
-      const moving = marks.filter((m) => m.get("scales").y !== y || m.get("scales").x !== x);
-      if (moving.length) {
-        this.pin(log ? chart.y_linear : chart.y_log);
-        for (const m of moving) m.set("scales", { ...m.get("scales"), x, y });
-      }
-      this.unpin(y);
-      chart.y_axis.set("visible", !log);
-      chart.log_axis.set("visible", log);
-      chart.x_axis.set("visible", !wall);
-      chart.date_axis.set("visible", wall);
-      chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
-      chart.panzoom.set("scales", { x: [x], y: [y] });
-    });
+    this.charts.forEach((_, index) => this.applyScale(index));
+  }
+
+  /** Put chart `index`'s lines, axes and zoom on the scales the settings call for. */
+  applyScale(index) {
+    const chart = this.charts[index];
+    if (!chart || !chart.lines) return;
+    const log = this.usesLog(index);
+    const wall = this.xMode(index) === "wall";
+    const y = log ? chart.y_log : chart.y_linear;
+    const x = wall ? chart.date_scale : chart.x_scale;
+    const marks = chart.lines.flatMap(({ raw, smooth }) => [raw, smooth]);
+    const moving = marks.filter((m) => m.get("scales").y !== y || m.get("scales").x !== x);
+    if (moving.length) {
+      this.pin(log ? chart.y_linear : chart.y_log);
+      for (const m of moving) m.set("scales", { ...m.get("scales"), x, y });
+    }
+    this.unpin(y);
+    chart.y_axis.set("visible", !log);
+    chart.log_axis.set("visible", log);
+    chart.x_axis.set("visible", !wall);
+    chart.date_axis.set("visible", wall);
+    chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
+    const zoom = chart.panzoom.get("scales") || {};
+    if ((zoom.x || [])[0] !== x || (zoom.y || [])[0] !== y) chart.panzoom.set("scales", { x: [x], y: [y] });
   }
 
   changeX() {
@@ -249,20 +285,21 @@ class Engine {
   }
 
   resetZoom() {
-    const log = !!this.model.get("log_y");
-    for (const chart of this.charts) {
-      if (!chart.x_scale) continue;
-      for (const scale of [chart.x_scale, chart.date_scale, log ? chart.y_log : chart.y_linear]) {
+    this.charts.forEach((chart, index) => {
+      if (!chart.x_scale) return;
+      for (const scale of [chart.x_scale, chart.date_scale, this.usesLog(index) ? chart.y_log : chart.y_linear]) {
         this.pinned.delete(scale);
         scale.set({ min: null, max: null });
         scale.save_changes(); // scales are never streamed into: saving is safe
       }
-    }
+    });
   }
 }
 
 function initialize({ model }) {
-  engines.set(model, new Engine(model));
+  const uid = model.get("uid");
+  engines.set(uid, new Engine(model));
+  return () => engines.delete(uid);
 }
 
 function element(tag, props = {}, children = []) {
@@ -333,12 +370,12 @@ function controls(model) {
 
 // The value under the cursor: read off the drawn points nearest the mouse's x.
 function readouts(model, el) {
-  const engine = engines.get(model);
   const onMove = (event) => {
+    const engine = engines.get(model.get("uid"));
     const figure = event.target.closest && event.target.closest(".ht-chart");
     if (!figure || !figure.closest(".ht-board") || figure.closest(".ht-board") !== board) return;
     const index = +[...figure.classList].find((c) => c.startsWith("ht-i-")).slice(5);
-    const chart = engine.charts[index];
+    const chart = engine && engine.charts[index];
     const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
     if (!chart || !chart.lines || !area) return;
     const box = area.getBoundingClientRect();

@@ -96,6 +96,7 @@ class Chart:
         """The widget references the browser engine needs for this chart."""
         return {
             "figure": self.figure,
+            "kind": self.kind,  # a plain value: the browser keeps true/false charts off log y
             "lines": [{"raw": raw, "smooth": smooth} for raw, smooth in self.lines],
             "x_scale": self.x_scale,
             "date_scale": self.date_scale,
@@ -308,7 +309,9 @@ class Board(VBox):
         now = time.time()
         end = source.ended or now
         elapsed = max(0.0, end - source.created)
-        last_steps = [float(source[key].steps[-1]) for key in source if len(source[key])]
+        # Keys logged without a step have the wall clock as their step: not a step.
+        series = [source[key] for key in source]
+        last_steps = [float(s.steps[-1]) for s in series if len(s) and s.steps[0] != s.walls[0]]
         when, before = self._rate
         rate = (points - before) / (now - when) if now > when and source.status == "running" else None
         self._rate = (now, points)

@@ -10,6 +10,7 @@ the kernel busy (widget callbacks in Python would wait for the cell to finish).
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import anywidget
@@ -60,6 +61,14 @@ class Engine(anywidget.AnyWidget):
     x_mode = traitlets.Unicode("step").tag(sync=True)
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
     reset = traitlets.Int(0).tag(sync=True)
+
+    # Names this engine to every view of it: anywidget gives initialize() and each
+    # render() in engine.js a proxy of their own, so the proxy cannot be the key.
+    uid = traitlets.Unicode().tag(sync=True)
+
+    @traitlets.default("uid")
+    def _new_uid(self) -> str:
+        return uuid.uuid4().hex
 
     def __repr__(self) -> str:
         # The default repr would list every trait, arrays included.

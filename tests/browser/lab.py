@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Page
+if TYPE_CHECKING:  # without Playwright, conftest's fixtures fail with what to install
+    from playwright.sync_api import Page
 
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 CELL = f"{PANEL} .jp-Notebook .jp-Cell"
@@ -34,11 +36,21 @@ def open_notebook(page: Page, base_url: str, name: str, timeout: float = 90.0) -
     earlier come back as extra tabs.
     """
     deadline = time.monotonic() + timeout
-    page.goto(f"{base_url}/lab/tree/{name}?reset", wait_until="domcontentloaded", timeout=timeout * 1000)
+    page.goto(
+        f"{base_url}/lab/tree/{name}?reset", wait_until="domcontentloaded", timeout=timeout * 1000
+    )
     page.wait_for_selector(CELL, timeout=_ms_left(deadline))
     current_tab = f".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is('{Path(name).name}')"
     page.wait_for_selector(current_tab, timeout=_ms_left(deadline))
     wait_kernel_ready(page, deadline)
+
+
+def collapse_left_sidebar(page: Page) -> None:
+    """Close the file browser (``?reset`` opens it), so notebook outputs get the width."""
+    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if current.count():
+        current.first.click()
+        page.locator("#jp-left-stack").wait_for(state="hidden")
 
 
 _KERNEL_READY = """
@@ -62,7 +74,9 @@ def wait_kernel_ready(page: Page, deadline: float, settle: float = 0.3) -> None:
     """
     selectors = [EXECUTION_INDICATOR, KERNEL_NAME, STATUS_BAR_TEXT]
     while True:
-        page.wait_for_function(_KERNEL_READY, arg=selectors, timeout=_ms_left(deadline), polling=100)
+        page.wait_for_function(
+            _KERNEL_READY, arg=selectors, timeout=_ms_left(deadline), polling=100
+        )
         page.wait_for_timeout(settle * 1000)
         if page.evaluate(_KERNEL_READY, selectors):
             return
@@ -83,16 +97,10 @@ def run_all(page: Page) -> None:
 def prompts(page: Page) -> list[str]:
     """Every code cell's prompt, in order: "" never run, "*" running or queued, "3" done."""
     texts = page.eval_on_selector_all(PROMPT, "els => els.map((e) => e.textContent)")
-    return [match.group(1).strip() if (match := re.search(r"\[(.*?)\]", t)) else t.strip() for t in texts]
-
-
-def is_running(page: Page, index: int) -> bool:
-    """True while code cell ``index`` shows [*].
-
-    The prompt only ever goes from [*] to a number, so [*] seen after a series of
-    checks proves it showed [*] during all of them.
-    """
-    return prompts(page)[index] == "*"
+    return [
+        match.group(1).strip() if (match := re.search(r"\[(.*?)\]", t)) else t.strip()
+        for t in texts
+    ]
 
 
 def wait_running(page: Page, index: int, timeout: float = 90.0) -> None:

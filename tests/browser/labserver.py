@@ -104,7 +104,9 @@ class LabServer:
                 )
             if time.monotonic() - started > timeout:
                 self.stop()
-                raise TimeoutError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+                raise TimeoutError(
+                    f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+                )
             time.sleep(0.25)
         self.startup_seconds = time.monotonic() - started
         return self
@@ -147,7 +149,9 @@ class LabServer:
         except (urllib.error.URLError, OSError, ValueError):
             return
         for kernel in kernels:
-            request = urllib.request.Request(f"{self.url}/api/kernels/{kernel['id']}", method="DELETE")
+            request = urllib.request.Request(
+                f"{self.url}/api/kernels/{kernel['id']}", method="DELETE"
+            )
             try:
                 urllib.request.urlopen(request, timeout=10).close()
             except (urllib.error.URLError, OSError):

@@ -1,0 +1,266 @@
+"""Read a hypertuner board's state out of the DOM, as a person would see it.
+
+A board (``.ht-board``) holds a header, the control bar (``.ht-controls``), one bqplot
+figure per numeric key (``.ht-chart.ht-i-<index>``) and tables of text keys
+(``table.ht-text``). In a bqplot 0.13 figure (JS 0.6):
+
+- ``svg.svg-background g.axis``: the axes in ``Figure.axes`` order. A board builds
+  four: x (steps or seconds), x as dates, y linear, y log; the two of each pair not in
+  use are hidden with ``display: none`` on the axis's parent ``<g>``. Ticks are
+  ``g.tick`` placed with ``translate(x, y)``; the label is ``text.axislabel``.
+- ``svg.svg-figure g.curve > path.line``: one per Lines mark, in ``Figure.marks``
+  order: the raw line, then the smoothed one. A hidden mark has ``display: none`` on
+  the curve's parent ``<g>``. The path is ``M x,y L x,y ...``: one vertex per point.
+- ``rect.plotarea_events``: the plot area; its width is where the x range ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# Returns plain data about one board element; path strings are summarised in the
+# browser (a full train/loss path is ~60 kB) so that polling stays cheap.
+_SNAPSHOT_JS = """
+(board) => {
+  const shown = (el) => !!el && getComputedStyle(el).display !== 'none';
+  const vertices = (d) => {
+    const numbers = (d || '').match(/-?\\d*\\.?\\d+(?:e[-+]?\\d+)?/gi) || [];
+    const points = [];
+    for (let i = 0; i + 1 < numbers.length; i += 2) points.push([+numbers[i], +numbers[i + 1]]);
+    return points;
+  };
+  const hash = (text) => {
+    let h = 0;
+    for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+    return h;
+  };
+  const mark = (curve) => {
+    const path = curve.querySelector('path.line');
+    const d = (path && path.getAttribute('d')) || '';
+    const points = vertices(d);
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => p[1]);
+    let variation = 0;
+    for (let i = 1; i < points.length; i++) variation += Math.abs(points[i][1] - points[i - 1][1]);
+    return {
+      shown: shown(curve.parentElement) && shown(curve) && shown(path),
+      opacity: path ? +getComputedStyle(path).opacity : null,
+      points: points.length,
+      min_x: xs.length ? Math.min(...xs) : null,
+      max_x: xs.length ? Math.max(...xs) : null,
+      min_y: ys.length ? Math.min(...ys) : null,
+      max_y: ys.length ? Math.max(...ys) : null,
+      variation,
+      d_hash: hash(d),
+    };
+  };
+  const axis = (el) => ({
+    shown: shown(el.parentElement),
+    label: (el.querySelector('text.axislabel') || {}).textContent || '',
+    ticks: [...el.querySelectorAll('g.tick')].map((tick) => {
+      const transform = tick.getAttribute('transform') || '';
+      const at = /translate\\(\\s*([-\\d.e]+)[ ,]+([-\\d.e]+)\\s*\\)/.exec(transform);
+      return [tick.textContent, at ? +at[1] : null, at ? +at[2] : null];
+    }),
+  });
+  const chart = (figure) => {
+    const area = figure.querySelector('rect.plotarea_events');
+    const readout = figure.querySelector('.ht-readout');
+    return {
+      index: +[...figure.classList].find((c) => c.startsWith('ht-i-')).slice(5),
+      title: (figure.querySelector('text.mainheading') || {}).textContent || '',
+      width: area ? +area.getAttribute('width') : 0,
+      height: area ? +area.getAttribute('height') : 0,
+      marks: [...figure.querySelectorAll('svg.svg-figure g.curve')].map(mark),
+      axes: [...figure.querySelectorAll('svg.svg-background g.axis')].map(axis),
+      readout: readout ? readout.textContent : null,
+    };
+  };
+  const control = (id) => board.querySelector(`.ht-controls [data-testid="${id}"]`);
+  const tables = [...board.querySelectorAll('table.ht-text')].map((table) => ({
+    key: (table.parentElement.querySelector('b') || {}).textContent || '',
+    rows: [...table.querySelectorAll('tr')].slice(1)
+      .map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent)),
+  }));
+  return {
+    header: (board.querySelector('.ht-header') || {}).textContent || '',
+    smoothing: control('smoothing') ? +control('smoothing').value : null,
+    log_y: control('log-y') ? control('log-y').checked : null,
+    x_axis: control('x-axis') ? control('x-axis').value : null,
+    toggles: [...board.querySelectorAll('.ht-controls [data-testid^="toggle-"]')]
+      .map((b) => [b.textContent, b.classList.contains('ht-off')]),
+    charts: [...board.querySelectorAll('.ht-chart')].map(chart).sort((a, b) => a.index - b.index),
+    tables,
+  };
+}
+"""
+
+
+@dataclass
+class Mark:
+    """One Lines mark as drawn: visibility, opacity and a summary of its path."""
+
+    shown: bool
+    opacity: float | None
+    points: int  # vertices in the path's d
+    min_x: float | None  # pixels, in the plot area (y grows downwards)
+    max_x: float | None
+    min_y: float | None
+    max_y: float | None
+    variation: float  # total variation of the path's y, in pixels: how jagged it is
+    d_hash: int  # changes whenever d does
+
+
+@dataclass
+class Axis:
+    shown: bool
+    label: str
+    ticks: list[tuple[str, float | None, float | None]]  # (text, x px, y px)
+
+    @property
+    def labels(self) -> list[str]:
+        return [text for text, _, _ in self.ticks]
+
+    def values(self) -> list[float]:
+        """Tick labels as numbers ("1.5k" -> 1500, "2e−2" -> 0.02)."""
+        return [parse_number(text) for text in self.labels]
+
+
+@dataclass
+class Chart:
+    """One chart (a bqplot figure) of the board."""
+
+    index: int
+    title: str
+    width: float  # plot area, pixels
+    height: float
+    marks: list[Mark]
+    axes: list[Axis]
+    readout: str | None
+
+    @property
+    def key(self) -> str:
+        return self.title.split("  ·  ")[0]
+
+    @property
+    def raw(self) -> Mark:
+        return self.marks[0]
+
+    @property
+    def smooth(self) -> Mark:
+        return self.marks[1]
+
+    @property
+    def x_axis(self) -> Axis:
+        """The x axis on show (steps/seconds, or dates)."""
+        return _the_shown(self.axes[:2], "x")
+
+    @property
+    def y_axis(self) -> Axis:
+        """The y axis on show (linear or log)."""
+        return _the_shown(self.axes[2:], "y")
+
+    @property
+    def y_is_log(self) -> bool:
+        return self.axes[3].shown and not self.axes[2].shown
+
+
+@dataclass
+class Board:
+    header: str
+    smoothing: float | None
+    log_y: bool | None
+    x_axis: str | None
+    toggles: list[tuple[str, bool]]  # (key, switched off)
+    charts: list[Chart]
+    tables: list[dict] = field(default_factory=list)  # {"key": .., "rows": [[step, value]..]}
+
+    def chart(self, key: str) -> Chart:
+        for chart in self.charts:
+            if chart.key == key:
+                return chart
+        raise LookupError(f"no chart {key!r}; charts: {[c.title for c in self.charts]}")
+
+    def table(self, key: str) -> list[list[str]]:
+        for table in self.tables:
+            if table["key"] == key:
+                return table["rows"]
+        raise LookupError(f"no text table {key!r}; tables: {[t['key'] for t in self.tables]}")
+
+
+def snapshot(board_locator) -> Board:
+    """The state of the board element ``board_locator`` points at."""
+    raw = board_locator.evaluate(_SNAPSHOT_JS)
+    charts = [
+        Chart(
+            index=c["index"],
+            title=c["title"],
+            width=c["width"],
+            height=c["height"],
+            marks=[Mark(**m) for m in c["marks"]],
+            axes=[Axis(a["shown"], a["label"], [tuple(t) for t in a["ticks"]]) for a in c["axes"]],
+            readout=c["readout"],
+        )
+        for c in raw.pop("charts")
+    ]
+    return Board(charts=charts, **raw)
+
+
+def _the_shown(axes: list[Axis], which: str) -> Axis:
+    shown = [axis for axis in axes if axis.shown]
+    if len(shown) != 1:
+        raise AssertionError(f"expected one {which} axis on show, got {len(shown)}: {axes}")
+    return shown[0]
+
+
+_SI = {"p": 1e-12, "n": 1e-9, "µ": 1e-6, "μ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def parse_number(text: str) -> float:
+    """A d3-formatted tick label as a float: "1.5k", "500m", "2e−2", "−0.3"."""
+    text = text.strip().replace("\u2212", "-").replace(",", "")
+    scale = 1.0
+    if text and text[-1] in _SI:
+        text, scale = text[:-1], _SI[text[-1]]
+    try:
+        return float(text) * scale
+    except ValueError:
+        return math.nan
+
+
+def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least-squares ys ~ a * xs + b; returns (a, b, largest residual)."""
+    n = len(xs)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    a = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sxx
+    b = mean_y - a * mean_x
+    return a, b, max(abs(y - (a * x + b)) for x, y in zip(xs, ys))
+
+
+def x_pixel_to_value(axis: Axis, pixel: float) -> float:
+    """The data x at ``pixel`` on a linear x axis, read off its tick labels."""
+    ticks = [(parse_number(text), x) for text, x, _ in axis.ticks if x is not None]
+    ticks = [(value, x) for value, x in ticks if math.isfinite(value)]
+    if len(ticks) < 2:
+        raise AssertionError(f"too few x ticks to read a value: {axis.ticks}")
+    # d3 draws each tick half a pixel right of its value's position (crisp lines).
+    a, b, _ = fit_line([x - 0.5 for _, x in ticks], [value for value, _ in ticks])
+    return a * pixel + b
+
+
+def log_spaced(axis: Axis) -> tuple[bool, str]:
+    """Whether the y ticks are placed by log(value) (and not by value): (ok, detail)."""
+    pairs = [(parse_number(text), y) for text, _, y in axis.ticks if y is not None]
+    pairs = [(value, y) for value, y in pairs if math.isfinite(value) and value > 0]
+    if len(pairs) < 3:
+        return False, f"too few positive ticks: {axis.labels}"
+    values, positions = [v for v, _ in pairs], [y for _, y in pairs]
+    if max(values) / min(values) < 1.5:
+        return False, f"ticks span too little to tell: {axis.labels}"
+    _, _, off_log = fit_line([math.log(v) for v in values], positions)
+    _, _, off_linear = fit_line(values, positions)
+    detail = f"ticks {axis.labels}; residual vs log {off_log:.2f} px, vs value {off_linear:.2f} px"
+    # Over the 1.5x span required above and ~150 px, log ticks sit ~4 px off a line.
+    return off_log < 1.0 and off_linear > 1.5, detail
