@@ -214,7 +214,8 @@ class Engine {
         return;
       }
       const shown = this.shown(index, run);
-      const smoothing = weight > 0 && p.y.length > 2;
+      // Smoothing a true/false series would draw values it never had.
+      const smoothing = weight > 0 && p.y.length > 2 && chart.kind !== "bool";
       raw.set({
         x: this.xValues(index, run, ""),
         y: drawable(p.y),
@@ -272,7 +273,8 @@ class Engine {
     chart.log_axis.set("visible", log);
     chart.x_axis.set("visible", !wall);
     chart.date_axis.set("visible", wall);
-    chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
+    const steps = this.xMode(index) === "step";
+    chart.x_axis.set({ label: steps ? "step" : "time (s)", tick_format: steps ? "~s" : ".3~g" });
     const zoom = chart.panzoom.get("scales") || {};
     if ((zoom.x || [])[0] !== x || (zoom.y || [])[0] !== y) chart.panzoom.set("scales", { x: [x], y: [y] });
   }

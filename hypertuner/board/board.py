@@ -52,7 +52,7 @@ class Chart:
                 tick_values=[0, 1] if boolean else None,
             ),
             "y_log": bqplot.Axis(
-                scale=self.y_log, side="left", grid_lines="solid", tick_format=".2~e", visible=False
+                scale=self.y_log, side="left", grid_lines="solid", tick_format=".3~g", visible=False
             ),
         }
         self.lines: list[tuple[bqplot.Lines, bqplot.Lines]] = []  # (raw, smooth) per run
@@ -230,7 +230,10 @@ class Board(VBox):
             )
             self._grids[section] = grid
             title = HTML(f"<b>{html.escape(section)}</b>") if section else HTML("")
-            self._sections.children = (*self._sections.children, title, grid)
+            # Keys without a prefix come first, untitled; prefixed sections follow.
+            block = (title, grid)
+            children = self._sections.children
+            self._sections.children = (*block, *children) if not section else (*children, *block)
         grid = self._grids[section]
         grid.children = (*grid.children, chart.figure)
 
@@ -325,7 +328,7 @@ class Board(VBox):
         if last_steps:
             parts.append(f"last step {_number(max(last_steps))}")
         parts.append(_duration(elapsed))
-        if rate is not None:
+        if rate:  # an idle logger shows no rate
             parts.append(f"{rate:,.0f} points/s")
         return "<div class='ht-header'>" + " · ".join(parts) + "</div>"
 
@@ -336,7 +339,7 @@ class Board(VBox):
             steps = series.steps[-TEXT_ROWS:][::-1]
             values = series.values[-TEXT_ROWS:][::-1]
             rows = "".join(
-                f"<tr><td style='text-align:right;padding-right:12px'>{_number(s)}</td>"
+                f"<tr><td style='text-align:right;padding:0 12px 0 0'>{_number(s)}</td>"
                 f"<td>{html.escape(str(v))}</td></tr>"
                 for s, v in zip(steps, values)
             )
@@ -344,7 +347,7 @@ class Board(VBox):
             blocks.append(
                 f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
                 f"<b>{html.escape(key)}</b> <span style='color:#777'>latest {shown} of "
-                f"{len(series):,}</span><table class='ht-text'><tr><th>step</th><th>value</th></tr>"
+                f"{len(series):,}</span><table class='ht-text' style='line-height:1.3'><tr><th>step</th><th>value</th></tr>"
                 f"{rows}</table></div>"
             )
         return "".join(blocks)

@@ -148,8 +148,9 @@ class Chart:
         return self.marks[0]
 
     @property
-    def smooth(self) -> Mark:
-        return self.marks[1]
+    def smooth(self) -> Mark | None:
+        """The smoothed line; None where none was ever drawn (true/false charts)."""
+        return self.marks[1] if len(self.marks) > 1 else None
 
     @property
     def x_axis(self) -> Axis:
