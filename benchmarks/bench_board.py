@@ -10,6 +10,7 @@ Prints, measured side by side in one run:
    points (target: flat, since each line is decimated to ~2,000 points).
 3. Opening a 10-million-point run and building its board, which decimates every
    chart and serialises the first message (target: under 2 s).
+4. Opening a comparison of 300 runs, and one refresh of it (target: under 2 s).
 
 Run ``python benchmarks/bench_board.py`` (``--quick`` for a short smoke run).
 Timings are the best of a few repetitions: the machine is shared and noisy.
@@ -147,6 +148,30 @@ def open_and_draw(points: int, folder: Path, repeat: int) -> tuple[float, float]
     return min(timings), min(load_only)
 
 
+def compare_many(count: int, folder: Path) -> tuple[float, float]:
+    """Seconds to open a comparison of ``count`` runs, and to refresh it once."""
+    import ipywidgets.comm
+
+    import hypertuner
+
+    ipywidgets.comm.create_comm = lambda **kwargs: _Comm(**kwargs)
+    steps = np.arange(1000, dtype=float)
+    for i in range(count):
+        lr = 10 ** -(1 + i % 4)
+        with hypertuner.Logger(dir=folder, params={"lr": lr, "seed": i}, display=False) as logger:
+            for key in ("train/loss", "val/loss", "val/acc"):
+                logger.log({key: 1.0}, 0)
+                logger[key].extend(steps[1:], steps[1:], np.exp(-steps[1:] * lr))
+    start = time.perf_counter()
+    view = hypertuner.compare(folder, follow=False)
+    opened = time.perf_counter() - start
+    start = time.perf_counter()
+    view.refresh()
+    refreshed = time.perf_counter() - start
+    view.close()
+    return opened, refreshed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -182,7 +207,15 @@ def main() -> None:
             f"   load + decimate + first message   {seconds:6.3f} s   target < {limit:.1f} s  "
             f"{'PASS' if seconds < limit else 'MISS'}"
         )
-        print(f"   of which reading the points        {load_only:6.3f} s")
+        print(f"   of which reading the points        {load_only:6.3f} s\n")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        count = 60 if args.quick else 300
+        opened, refreshed = compare_many(count, Path(tmp))
+        print(f"4. compare {count} runs (3 keys x 1,000 points each)")
+        print(f"   open the view (table, summaries, overlay)  {opened:6.3f} s   target < 2 s  "
+              f"{'PASS' if opened < 2 else 'MISS'}")
+        print(f"   one follow refresh                         {refreshed:6.3f} s")
 
 
 if __name__ == "__main__":

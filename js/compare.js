@@ -59,11 +59,12 @@ export function sortRows(rows, column, descending) {
   });
 }
 
-/** True when positive values span at least two decades: such an axis is drawn log. */
+/** True when positive values span more than a decade (a learning-rate sweep, say):
+ *  such an axis is drawn log, or most runs would crowd at one end. */
 export function spansDecades(values) {
   const numbers = values.filter((v) => typeof v === "number" && Number.isFinite(v));
   if (numbers.length < 2 || numbers.some((v) => v <= 0)) return false;
-  return Math.max(...numbers) / Math.min(...numbers) >= 100;
+  return Math.max(...numbers) / Math.min(...numbers) >= 10;
 }
 
 /** A function mapping a value to [0, 1] along an axis (log when `log`). */
@@ -211,7 +212,11 @@ function scatter(model, state, rows) {
     label(left - 6, height - bottom, yn.length ? formatValue(Math.min(...yn)) : "", "end"),
     label(left, height - bottom + 14, xn.length ? formatValue(Math.min(...xn)) : "", "start"),
     label(width - right, height - bottom + 14, xn.length ? formatValue(Math.max(...xn)) : "", "end"),
-    label(14, (top + height - bottom) / 2, `${metric} ${stat}`),
+    (() => {
+      const node = label(0, 0, `${metric} ${stat}`);
+      node.setAttribute("transform", `translate(14, ${(top + height - bottom) / 2}) rotate(-90)`);
+      return node;
+    })(),
   ]);
 }
 

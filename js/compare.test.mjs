@@ -31,9 +31,10 @@ test("sorting is numeric, reversible, and puts missing values last", () => {
   assert.deepEqual(sortRows(rows, "m:loss/last", true).map((r) => r.name), ["a", "b", "c"]);
 });
 
-test("a parameter spanning two decades gets a log axis", () => {
+test("a parameter spanning more than a decade gets a log axis", () => {
   assert.equal(spansDecades([0.1, 0.01, 0.001]), true);
-  assert.equal(spansDecades([1, 2, 50]), false);
+  assert.equal(spansDecades([1, 0.3, 0.03]), true);
+  assert.equal(spansDecades([1, 2, 5]), false);
   assert.equal(spansDecades([0, 10, 1000]), false);
   const map = axisMap([0.001, 0.1], true);
   assert.ok(Math.abs(map(0.01) - 0.5) < 1e-12);

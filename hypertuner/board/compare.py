@@ -27,6 +27,9 @@ from .board import COLORS, Board
 
 __all__ = ["Compare", "RunsTable"]
 
+# Runs overlaid when the view opens, and new runs join while fewer are selected.
+OVERLAID = 8
+
 _ESM = Path(__file__).with_name("compare.js")
 if not _ESM.exists():  # a source checkout keeps it in js/
     _ESM = Path(__file__).resolve().parents[2] / "js" / "compare.js"
@@ -128,8 +131,9 @@ class Compare(VBox):
         self._table.observe(self._on_select, ["selected"])
         self._table.observe(lambda _: self.update(), ["metric"])
         self.update()
-        # Start with every run overlaid, as a person opening a sweep wants to see.
-        self._table.selected = [run.name for run in self._runs]
+        # Start with the latest runs overlaid, as a person opening a sweep wants to see;
+        # hundreds of lines on one chart would show nothing.
+        self._table.selected = [run.name for run in self._runs[-OVERLAID:]]
         self._stop = threading.Event()
         self._interval = interval
         if follow:
@@ -152,7 +156,11 @@ class Compare(VBox):
     def color(self, name: str) -> str:
         """The colour of a run: its table swatch and its lines."""
         if name not in self._colors:
-            self._colors[name] = COLORS[len(self._colors) % len(COLORS)]
+            index = len(self._colors)
+            # Past the palette, hues a golden angle apart stay distinguishable.
+            self._colors[name] = (
+                COLORS[index] if index < len(COLORS) else f"hsl({index * 137.508 % 360:.0f}, 65%, 42%)"
+            )
         return self._colors[name]
 
     def update(self) -> None:
@@ -204,8 +212,9 @@ class Compare(VBox):
             self._runs.extend(arrived)
             new_points += sum(run.points for run in arrived)
             self.update()
-            if arrived:  # new runs join the overlay
-                self._table.selected = [*self._table.selected, *(run.name for run in arrived)]
+            room = OVERLAID - len(self._table.selected)
+            if arrived and room > 0:  # new runs join the overlay while it has room
+                self._table.selected = [*self._table.selected, *(run.name for run in arrived[:room])]
             return new_points
 
     def _follow(self) -> None:
