@@ -47,13 +47,19 @@ function typed(view, Type) {
   return new Type(view.buffer.slice(view.byteOffset, view.byteOffset + bytes));
 }
 
+/** Steps come as float32 when that is exact, else float64: tell by their size. */
+function steps(view, values) {
+  const count = values ? values.byteLength / 4 : 0;
+  return view && count && view.byteLength === count * 4 ? Float32Array : Float64Array;
+}
+
 /** One chart's payload from the kernel, with its columns as typed arrays. */
 export function decode(packed) {
   return {
-    x: typed(packed.x, Float64Array),
+    x: typed(packed.x, steps(packed.x, packed.y)),
     t: typed(packed.t, Float32Array),
     y: typed(packed.y, Float32Array),
-    mx: typed(packed.mx, Float64Array),
+    mx: typed(packed.mx, steps(packed.mx, packed.my)),
     mt: typed(packed.mt, Float32Array),
     my: typed(packed.my, Float32Array),
     size: packed.size || 1,

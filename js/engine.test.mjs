@@ -45,3 +45,11 @@ test("formatNumber reads like a person writes", () => {
   assert.equal(formatNumber(1.23456789e-7), "1.235e-7");
   assert.equal(formatNumber(NaN), "NaN");
 });
+
+test("decode reads steps sent as float32 or float64, by their size", () => {
+  const y = new DataView(new Float32Array([5, 6]).buffer);
+  const narrow = decode({ x: new DataView(new Float32Array([1, 2]).buffer), y });
+  const wide = decode({ x: new DataView(new Float64Array([1e12, 2e12]).buffer), y });
+  assert.deepEqual([...narrow.x], [1, 2]);
+  assert.deepEqual([...wide.x], [1e12, 2e12]);
+});

@@ -100,7 +100,8 @@ def test_payload_is_binary_decimated_and_bounded(comms):
     y = np.frombuffer(y_bytes, np.float32)
     assert len(y) <= 2000 and y.max() == 50.0
     x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
-    assert len(np.frombuffer(x_bytes, np.float64)) == len(y)
+    x = np.frombuffer(x_bytes, np.float32)  # steps below 2**24 travel exactly as float32
+    assert len(x) == len(y) and x[0] == 0 and x[-1] == 999_999 and 654_321 in x
     sizes = sum(memoryview(b).nbytes for b in buffers)
     assert sizes < 60_000  # bytes per redraw do not grow with the series length
     logger.close()
@@ -236,3 +237,15 @@ def test_overlay_of_several_runs_draws_one_line_per_run(comms):
     assert sorted(data["state"]["data"]["lines"]) == ["0/0", "0/1", "1/1"]
     board.set_sources(runs[:1], ["#333333"])
     assert len(loss.figure.marks) == 2 and loss.lines[0][0].colors == ["#333333"]
+
+
+def test_steps_too_big_for_float32_travel_as_float64(comms):
+    """Steps that float32 cannot hold exactly are sent as float64."""
+    logger = hypertuner.Logger(display=False)
+    for i in range(10):
+        logger.log({"a": float(i)}, 2**40 + i)
+    board = board_for(logger)
+    data, buffers = data_updates(board)[-1]
+    x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
+    assert np.frombuffer(x_bytes, np.float64).tolist() == [2**40 + i for i in range(10)]
+    logger.close()

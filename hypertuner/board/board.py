@@ -118,6 +118,12 @@ def _f64(array: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(array, np.float64))
 
 
+def _steps(array: np.ndarray) -> memoryview:
+    """Steps as float32 when that keeps every one exact (ints below 2**24), else float64."""
+    narrow = np.ascontiguousarray(array, np.float32)
+    return memoryview(narrow) if np.array_equal(narrow, array) else _f64(array)
+
+
 class Board(VBox):
     """Live charts of one run, or of several overlaid, shown in a notebook.
 
@@ -256,10 +262,10 @@ class Board(VBox):
         means, size = bucket_means(window, self._budget)
         ends = span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1] if len(window) else span
         return {
-            "x": _f64(steps[picked]),
+            "x": _steps(steps[picked]),
             "t": _f32(walls[picked] - created),
             "y": _f32(values[picked]),
-            "mx": _f64(steps[ends]),
+            "mx": _steps(steps[ends]),
             "mt": _f32(walls[ends] - created),
             "my": _f32(means),
             "size": int(size),
