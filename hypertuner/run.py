@@ -29,7 +29,7 @@ from .runfile import (
     count_points,
     read_info,
 )
-from .series import Series
+from .series import Series, require_pandas
 
 __all__ = ["Run", "RunList", "load", "runs"]
 
@@ -253,12 +253,7 @@ class RunList(list):
         ImportError
             If pandas is not installed.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "summary() needs pandas, which is not installed: pip install pandas"
-            ) from None
+        pd = require_pandas("summary()")
         now = time.time()
         created = np.array([run.created for run in self], float)
         columns: dict[str, Any] = {

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._values import BOOL, KIND_NAMES, NUMBER, TEXT
 
-__all__ = ["Series", "SeriesMap"]
+__all__ = ["Series", "SeriesMap", "require_pandas"]
 
 _DTYPES = {NUMBER: np.float64, BOOL: np.bool_, TEXT: np.object_}
 
@@ -23,6 +23,15 @@ _DTYPES = {NUMBER: np.float64, BOOL: np.bool_, TEXT: np.object_}
 # most 30 bytes held) while still making appends amortised O(1).
 _GROWTH = 1.25
 _MIN_CAPACITY = 256
+
+
+def require_pandas(caller: str) -> Any:
+    """Import pandas for ``caller``, or say how to install it."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{caller} needs pandas, which is not installed: pip install pandas") from None
+    return pandas
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -194,12 +203,7 @@ class SeriesMap(Mapping[str, Series]):
         ImportError
             If pandas is not installed.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas() needs pandas, which is not installed: pip install pandas"
-            ) from None
+        pd = require_pandas("to_pandas()")
         frames = []
         for name, series in self.items():
             frames.append(

@@ -102,6 +102,7 @@ function duration(seconds) {
 
 // -- DOM -------------------------------------------------------------------------
 
+// (anywidget loads each module alone, from one file: small helpers are not shared.)
 function element(tag, props = {}, children = []) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {

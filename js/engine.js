@@ -310,6 +310,7 @@ function initialize({ model }) {
   return () => engines.delete(uid);
 }
 
+// (anywidget loads each module alone, from one file: small helpers are not shared.)
 function element(tag, props = {}, children = []) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
