@@ -232,7 +232,7 @@ class Board(VBox):
         section = key.split("/", 1)[0] if "/" in key else ""
         if section not in self._grids:
             grid = GridBox(
-                layout=Layout(grid_template_columns="repeat(auto-fill, minmax(340px, 1fr))", width="100%")
+                layout=Layout(grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))", width="100%")
             )
             self._grids[section] = grid
             title = HTML(f"<b>{html.escape(section)}</b>") if section else HTML("")
