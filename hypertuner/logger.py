@@ -175,7 +175,15 @@ class Logger(RunBase):
         _open_loggers.add(self)
         self._thread.start()
         if display or (display is None and in_notebook()):
-            self.show()
+            try:
+                self.show()
+            except Exception as exc:  # noqa: BLE001 - no board must never mean no logging
+                warnings.warn(
+                    f"hypertuner cannot show the board of run {self.name!r} "
+                    f"({type(exc).__name__}: {exc}); logging goes on without it.",
+                    HypertunerWarning,
+                    stacklevel=2,
+                )
 
     # -- writing ------------------------------------------------------------------
 

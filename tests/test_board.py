@@ -249,3 +249,18 @@ def test_steps_too_big_for_float32_travel_as_float64(comms):
     x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
     assert np.frombuffer(x_bytes, np.float64).tolist() == [2**40 + i for i in range(10)]
     logger.close()
+
+
+def test_a_board_that_cannot_be_shown_warns_and_logging_goes_on(monkeypatch):
+    """If showing the board fails (say, widgets missing), Logger() warns and still logs."""
+    import hypertuner.board
+
+    def broken(source):
+        raise ImportError("No module named 'ipywidgets'")
+
+    monkeypatch.setattr(hypertuner.board, "show", broken)
+    with pytest.warns(hypertuner.HypertunerWarning, match="cannot show the board .* logging goes on"):
+        logger = hypertuner.Logger(display=True)
+    logger.log({"a": 1.0}, 0)
+    logger.close()
+    assert hypertuner.load(logger.path)["a"].values.tolist() == [1.0]

@@ -78,9 +78,11 @@ def _redraw_after_each_cell(source: Any, board: Any) -> None:
         return
 
     def after_cell(*_: Any) -> None:
-        board.redraw(full=True)
-        board.refresh_outputs()
-        if source.closed:
-            shell.events.unregister("post_run_cell", after_cell)
+        try:
+            board.redraw(full=True)
+            board.refresh_outputs()
+        finally:
+            if source.closed:
+                shell.events.unregister("post_run_cell", after_cell)
 
     shell.events.register("post_run_cell", after_cell)
