@@ -79,7 +79,7 @@ def _redraw_after_each_cell(source: Any, board: Any) -> None:
 
     def after_cell(*_: Any) -> None:
         try:
-            board.redraw(full=True)
+            board.redraw()  # what changed since the last redraw; close() sends everything
             board.refresh_outputs()
         finally:
             if source.closed:
