@@ -365,6 +365,36 @@ def test_x_axis_modes_while_training_runs(quickstart):
     quickstart.assert_running("the x axis back to step")
 
 
+def test_zoom_and_reset_while_training_runs(quickstart):
+    """The mouse wheel zooms a chart's x axis mid-run, and reset zoom brings the full range back."""
+    quickstart.assert_running("zoom")
+    figure = quickstart.board().locator(f".ht-chart.ht-i-{KEYS.index(LOSS)}")
+    figure.scroll_into_view_if_needed()
+    box = figure.locator("rect.plotarea_events").bounding_box()
+    before = quickstart.snapshot().chart(LOSS).x_axis.values()
+    quickstart.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    for _ in range(4):
+        quickstart.page.mouse.wheel(0, -120)  # wheel up: zoom in
+    zoomed = quickstart.wait_for(
+        lambda b: (lambda v: len(v) >= 2 and v[-1] - v[0] < 0.8 * (before[-1] - before[0]))(
+            b.chart(LOSS).x_axis.values()
+        ),
+        "the train/loss x axis spans less than before",
+    )
+    quickstart.assert_running("zooming in")
+    quickstart.shot("6c_zoomed")
+    quickstart.page.mouse.move(0, 0)
+    quickstart.control("reset-zoom").click()
+    reset = quickstart.wait_for(
+        lambda b: b.chart(LOSS).raw.max_x >= b.chart(LOSS).width - 2
+        and b.chart(LOSS).raw.min_x <= 2,
+        "after reset the train/loss line spans the whole plot again",
+    )
+    quickstart.assert_running("resetting the zoom")
+    span = reset.chart(LOSS).x_axis.values()
+    assert span[-1] - span[0] > zoomed.chart(LOSS).x_axis.values()[-1] - zoomed.chart(LOSS).x_axis.values()[0]
+
+
 # -- after the notebook ends ------------------------------------------------------------
 
 
