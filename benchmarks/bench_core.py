@@ -101,15 +101,22 @@ def metric_keys(count: int) -> list[tuple[str, float]]:
 # through closing it.
 
 
-def time_hypertuner(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
+def log_run(
+    folder: Path, name: str, keys: list[tuple[str, float]], calls: int
+) -> tuple[float, Path]:
+    """Log ``calls`` calls into a new run; return the seconds it took and the run's path."""
     start = time.perf_counter()
-    logger = hypertuner.Logger("bench", dir=folder)
+    logger = hypertuner.Logger(name, dir=folder)
     log = logger.log
     for step in range(calls):
         x = step * 1e-3
         log({key: x * w for key, w in keys}, step)
     logger.close()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, logger.path
+
+
+def time_hypertuner(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
+    return log_run(folder, "bench", keys, calls)[0]
 
 
 def time_baseline(folder: Path, keys: list[tuple[str, float]], calls: int) -> float:
@@ -216,17 +223,8 @@ def measure_reopen(root: Path, points: int, repeat: int) -> dict:
     """Write ``points`` points (5 keys a call), then time reopening them."""
     keys = metric_keys(5)
     calls = points // len(keys)
-    start = time.perf_counter()
-    logger = hypertuner.Logger("reopen", dir=root)
-    log = logger.log
-    for step in range(calls):
-        x = step * 1e-3
-        log({key: x * w for key, w in keys}, step)
-    logger.close()
-    write_seconds = time.perf_counter() - start
-    path = logger.path
-    del logger, log  # free the writer's copy of the points before reading them back
-    gc.collect()
+    write_seconds, path = log_run(root, "reopen", keys, calls)
+    gc.collect()  # free the writer's copy of the points before reading them back
 
     times = []
     for _ in range(repeat):

@@ -32,7 +32,7 @@ from ._base import runs_dir
 from ._table import format_duration, format_number, format_table, format_text, format_time
 from ._version import __version__
 from .errors import HypertunerError, RunNotFoundError
-from .run import Run, _duration, _stats, load, runs
+from .run import Run, duration, load, runs
 
 __all__ = ["main"]
 
@@ -158,7 +158,7 @@ def _show(args: argparse.Namespace) -> int:
         ("path", str(run.path)),
         ("created", format_time(run.created, zone=True)),
         ("ended", format_time(run.ended, zone=True)),
-        ("duration", format_duration(_duration(run, time.time()))),
+        ("duration", format_duration(duration(run, time.time()))),
         ("points", f"{run.points:,}"),
     ]
     if run.info.get("error"):
@@ -190,7 +190,7 @@ def _keys_table(run: Run) -> str:
     for key, series in run.items():
         count = len(series)
         if series.kind == "number" and count:
-            last, low, high = (format_number(v) for v in _stats(run, key))
+            last, low, high = (format_number(v) for v in series.stats())
         else:
             last, low, high = (format_text(series.values[-1]) if count else "-"), "", ""
         rows.append((key, series.kind, f"{count:,}", last, low, high))

@@ -1,10 +1,11 @@
 """The write path: ``Logger.log`` keeps every point in memory and mirrors it to disk.
 
-``log()`` only validates and queues: it checks each value's type against its key's
-kind with two dict look-ups, copies the dict and appends it to a queue. The queue
-is drained into the columnar :class:`~hypertuner.series.Series` in batches (when a
-reader asks, when it grows long, and before every flush), and a background thread
-appends what is new to the run file at least once per ``flush_every`` seconds.
+``log()`` only validates and queues: a call whose keys (in order) and value types
+were accepted before is checked with one dict look-up and one tuple comparison made
+in C, and its values are queued as a tuple. The queue is drained into the columnar
+:class:`~hypertuner.series.Series` in blocks (when a reader asks, when it grows long,
+and before every flush), and a background thread appends what is new to the run
+file at least once per ``flush_every`` seconds.
 """
 
 from __future__ import annotations
@@ -170,7 +171,6 @@ class Logger(RunBase):
         # Live boards: log() calls them when the wall clock passes _redraw_at.
         self._listeners: list[Callable[[bool], Any]] = []
         self._redraw_at = math.inf
-        self._redraw_every = REDRAW_EVERY
         self._display_warned = False
         _open_loggers.add(self)
         self._thread.start()
@@ -353,7 +353,7 @@ class Logger(RunBase):
             return
         cost = time.perf_counter() - started
         # A slow redraw (a huge run) waits longer, so drawing stays a small share of the loop.
-        self._redraw_at = now + max(self._redraw_every, 4 * cost)
+        self._redraw_at = now + max(REDRAW_EVERY, 4 * cost)
 
     # -- flushing -----------------------------------------------------------------
 

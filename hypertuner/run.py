@@ -31,7 +31,7 @@ from .runfile import (
 )
 from .series import Series, require_pandas
 
-__all__ = ["Run", "RunList", "load", "runs"]
+__all__ = ["Run", "RunList", "duration", "flat_params", "load", "runs"]
 
 
 class Run(RunBase):
@@ -216,7 +216,7 @@ class RunList(list):
         some runs have and others lack varies too. The order is that in which the
         names first appear, oldest run first.
         """
-        flats = [_flat_params(run) for run in self]
+        flats = [flat_params(run) for run in self]
         names = dict.fromkeys(name for flat in flats for name in flat)
         first = flats[0] if flats else {}
         return [
@@ -259,10 +259,10 @@ class RunList(list):
         columns: dict[str, Any] = {
             "status": [run.status for run in self],
             "created": pd.to_datetime(created, unit="s", utc=True).as_unit("ns"),
-            "duration": np.array([_duration(run, now) for run in self], float),
+            "duration": np.array([duration(run, now) for run in self], float),
             "points": np.array([run.points for run in self], np.int64),
         }
-        flats = [_flat_params(run) for run in self]
+        flats = [flat_params(run) for run in self]
         varying = self.varying()
         every = dict.fromkeys(name for flat in flats for name in flat)
         for name in [*varying, *(name for name in every if name not in varying)]:
@@ -283,11 +283,11 @@ class RunList(list):
     def __repr__(self) -> str:
         if not self:
             return "RunList([])"
-        shown = self.varying() or list(dict.fromkeys(n for run in self for n in _flat_params(run)))
+        shown = self.varying() or list(dict.fromkeys(n for run in self for n in flat_params(run)))
         now = time.time()
         rows = []
         for run in self:
-            flat = _flat_params(run)
+            flat = flat_params(run)
             params = ", ".join(f"{name}={flat[name]!r}" for name in shown if name in flat)
             points = _points(run)
             rows.append(
@@ -295,7 +295,7 @@ class RunList(list):
                     run.name,
                     run.status,
                     format_time(run.created),
-                    format_duration(_duration(run, now)),
+                    format_duration(duration(run, now)),
                     "?" if points is None else f"{points:,}",
                     params,
                 )
@@ -399,7 +399,7 @@ def _age(run: Run) -> tuple[float, str]:
     return float(created), run.name
 
 
-def _flat_params(run: Run) -> dict[str, Any]:
+def flat_params(run: Run) -> dict[str, Any]:
     """A run's hyperparameters as plain values under dotted names."""
     return _flatten(run.info.get("params") or {})
 
@@ -416,7 +416,7 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _param(run: Run, name: str) -> Any:
     """The hyperparameter under a dotted name (a leaf or a whole section), or _MISSING."""
-    flat = _flat_params(run)
+    flat = flat_params(run)
     if name in flat:
         return flat[name]
     node: Any = run.info.get("params") or {}
@@ -444,7 +444,7 @@ def _meets(run: Run, criteria: dict[str, Any]) -> bool:
     return True
 
 
-def _duration(run: Run, now: float) -> float:
+def duration(run: Run, now: float) -> float:
     """Seconds from start to end; so far if running; to the last write if crashed."""
     if run.ended is not None:
         return run.ended - run.created
@@ -460,12 +460,9 @@ def _duration(run: Run, now: float) -> float:
 
 
 def _stats(run: Run, key: str) -> tuple[float, float, float]:
-    """Last, min and max of a number (or bool) key, NaN skipped; NaN if it has none."""
+    """Last, min and max of a key, NaN where the run lacks it (see Series.stats)."""
     series = run.get(key)
-    if series is None or series.kind == "text" or len(series) == 0:
-        return math.nan, math.nan, math.nan
-    values = series.values.astype(np.float64, copy=False)
-    return float(values[-1]), float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+    return series.stats() if series is not None else (math.nan, math.nan, math.nan)
 
 
 def _points(run: Run) -> int | None:

@@ -8,6 +8,7 @@ of widgets; the logger and the run reader both fill it, and charts read it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +31,9 @@ def require_pandas(caller: str) -> Any:
     try:
         import pandas
     except ImportError:
-        raise ImportError(f"{caller} needs pandas, which is not installed: pip install pandas") from None
+        raise ImportError(
+            f"{caller} needs pandas, which is not installed: pip install pandas"
+        ) from None
     return pandas
 
 
@@ -149,6 +152,24 @@ class Series:
             _readonly(self._walls[start:n]),
             _readonly(self._values[start:n]),
         )
+
+    @property
+    def timed(self) -> bool:
+        """True when the points were logged without a step, so their steps are times."""
+        if self._sync is not None:
+            self._sync()
+        return bool(self._n and self._steps[0] == self._walls[0])
+
+    def stats(self) -> tuple[float, float, float]:
+        """The last value, the smallest and the largest, as floats (bools count 0 and 1).
+
+        NaN is skipped by min and max; all three are NaN for no points or text.
+        """
+        values = self.values
+        if self._kind == TEXT or not len(values):
+            return math.nan, math.nan, math.nan
+        values = values.astype(np.float64, copy=False)
+        return float(values[-1]), float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
 
     def nbytes(self) -> int:
         """Bytes held by the buffers (capacity included; text counts its pointers)."""

@@ -259,8 +259,32 @@ def test_a_board_that_cannot_be_shown_warns_and_logging_goes_on(monkeypatch):
         raise ImportError("No module named 'ipywidgets'")
 
     monkeypatch.setattr(hypertuner.board, "show", broken)
-    with pytest.warns(hypertuner.HypertunerWarning, match="cannot show the board .* logging goes on"):
+    with pytest.warns(
+        hypertuner.HypertunerWarning, match="cannot show the board .* logging goes on"
+    ):
         logger = hypertuner.Logger(display=True)
     logger.log({"a": 1.0}, 0)
     logger.close()
     assert hypertuner.load(logger.path)["a"].values.tolist() == [1.0]
+
+
+def test_zooming_redecimates_the_visible_range(comms):
+    """Once a chart's x axis is zoomed, its line is resent drawn from that range only."""
+    logger = hypertuner.Logger(display=False)
+    values = np.zeros(100_000)
+    values[50_500] = 7.0  # a spike inside the zoomed window
+    for i, value in enumerate(values.tolist()):
+        logger.log({"loss": value}, i)
+    board = board_for(logger)
+    scale = board._charts["loss"].x_scale
+    with scale.hold_trait_notifications():
+        scale.min, scale.max = 50_000.0, 51_000.0
+    data, buffers = data_updates(board)[-1]
+    line = data["state"]["data"]["lines"]["0/0"]
+    assert line["total"] == 100_000 and line["window"] == 1003  # 1,001 inside, one beyond each edge
+    x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
+    x = np.frombuffer(x_bytes, np.float32)
+    assert x.min() == 49_999 and x.max() == 51_001 and len(x) == 1003  # every point: under budget
+    y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
+    assert np.frombuffer(y_bytes, np.float32).max() == 7.0
+    logger.close()

@@ -68,3 +68,26 @@ def test_views_are_read_only():
     for view in (series.steps, series.walls, series.values, *series.since(0)):
         with pytest.raises(ValueError):
             view[0] = 3.0
+
+
+def test_stats_are_last_min_max_skipping_nan():
+    """stats() gives the last value and the extremes; NaN is skipped, infinities kept."""
+    series = Series("x", NUMBER)
+    series.extend([0.0, 1.0, 2.0, 3.0], [0.0] * 4, [2.0, np.nan, -np.inf, 5.0])
+    assert series.stats() == (5.0, -np.inf, 5.0)
+    flags = Series("b", BOOL)
+    flags.extend([0.0, 1.0], [0.0, 0.0], (True, False))
+    assert flags.stats() == (0.0, 0.0, 1.0)
+    text = Series("t", TEXT)
+    text.extend([0.0], [0.0], ("a",))
+    assert all(np.isnan(v) for v in text.stats())
+    assert all(np.isnan(v) for v in Series("e", NUMBER).stats())
+
+
+def test_timed_tells_points_logged_without_a_step():
+    """A series whose steps are its wall times was logged without steps."""
+    timed = Series("t", NUMBER)
+    timed.extend([10.5, 11.5], [10.5, 11.5], [1.0, 2.0])
+    stepped = Series("s", NUMBER)
+    stepped.extend([0.0, 1.0], [10.5, 11.5], [1.0, 2.0])
+    assert timed.timed and not stepped.timed and not Series("e", NUMBER).timed

@@ -17,6 +17,7 @@ import bqplot
 import numpy as np
 from ipywidgets import HTML, GridBox, Layout, VBox
 
+from .._table import format_duration
 from ..downsample import bucket_means, minmax, visible
 from .engine import Engine
 from .fallback import picture, summary
@@ -25,6 +26,11 @@ __all__ = ["Board", "Chart"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TEXT_ROWS = 8
+
+
+def color(index: int) -> str:
+    """The colour of line ``index``: the palette, then hues a golden angle apart."""
+    return COLORS[index] if index < len(COLORS) else f"hsl({index * 137.508 % 360:.0f}, 65%, 42%)"
 
 
 class Chart:
@@ -157,7 +163,7 @@ class Board(VBox):
         super().__init__(children)
         self.add_class("ht-board")
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
-        self.set_sources(self._sources, [COLORS[i % len(COLORS)] for i in range(len(self._sources))])
+        self.set_sources(self._sources, [color(i) for i in range(len(self._sources))])
 
     @property
     def _source(self) -> Any:
@@ -182,9 +188,7 @@ class Board(VBox):
         with self._engine.hold_sync():
             self._engine.charts = [chart.refs() for chart in self._charts.values()]
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
-            self._engine.colors = (
-                self._colors if by_run else [COLORS[i % len(COLORS)] for i in range(len(self._charts))]
-            )
+            self._engine.colors = self._colors if by_run else [color(i) for i in range(len(self._charts))]
 
     # -- drawing ------------------------------------------------------------------
 
@@ -224,9 +228,8 @@ class Board(VBox):
     def _add_chart(self, key: str, kind: str) -> None:
         index = len(self._charts)
         chart = Chart(key, kind, index)
-        chart.set_colors(
-            self._colors if self._engine.toggle_by == "run" else [COLORS[index % len(COLORS)]] * len(self._sources)
-        )
+        by_run = self._engine.toggle_by == "run"
+        chart.set_colors(self._colors if by_run else [color(index)] * len(self._sources))
         self._charts[key] = chart
         chart.x_scale.observe(lambda _: self._on_zoom(key), ["min", "max"])
         section = key.split("/", 1)[0] if "/" in key else ""
@@ -249,7 +252,7 @@ class Board(VBox):
         walls = series.walls
         values = series.values.astype(np.float64) if chart.kind == "bool" else series.values
         total = len(values)
-        timed = bool(total and steps[0] == walls[0])  # logged without steps: x is time
+        timed = series.timed  # logged without steps: x is time
         created = float(source.created)
         span = np.arange(total)
         low, high = chart.x_scale.min, chart.x_scale.max
@@ -278,14 +281,8 @@ class Board(VBox):
     def _on_zoom(self, key: str) -> None:
         # Runs only once the kernel is idle: zooming redecimates from the full data.
         chart = self._charts[key]
-        index = list(self._charts).index(key)
-        lines = {
-            f"{index}/{slot}": self._payload(source[key], chart, source)
-            for slot, source in enumerate(self._sources)
-            if key in source
-        }
-        self._rev += 1
-        self._engine.data = {"rev": self._rev, "lines": lines}
+        chart.drawn = [-1] * len(chart.drawn)  # stale: redraw() sends this chart again
+        self.redraw()
 
     def _on_view_change(self, _: Any) -> None:
         # The browser already cleared the zoom; send every chart for the new x axis.
@@ -319,8 +316,7 @@ class Board(VBox):
         end = source.ended or now
         elapsed = max(0.0, end - source.created)
         # Keys logged without a step have the wall clock as their step: not a step.
-        series = [source[key] for key in source]
-        last_steps = [float(s.steps[-1]) for s in series if len(s) and s.steps[0] != s.walls[0]]
+        last_steps = [float(s.steps[-1]) for s in source.values() if len(s) and not s.timed]
         when, before = self._rate
         rate = (points - before) / (now - when) if now > when and source.status == "running" else None
         self._rate = (now, points)
@@ -333,7 +329,7 @@ class Board(VBox):
         ]
         if last_steps:
             parts.append(f"last step {_number(max(last_steps))}")
-        parts.append(_duration(elapsed))
+        parts.append(format_duration(elapsed))
         if rate:  # an idle logger shows no rate
             parts.append(f"{rate:,.0f} points/s")
         return "<div class='ht-header'>" + " · ".join(parts) + "</div>"
@@ -361,11 +357,3 @@ class Board(VBox):
 
 def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

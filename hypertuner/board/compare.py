@@ -9,6 +9,7 @@ and runs still being written grow by reading only the bytes appended since.
 
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
@@ -17,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets
 from ipywidgets import HTML, VBox
 
 from ..errors import HypertunerWarning
-from ..run import Run, runs
-from .board import COLORS, Board
+from ..run import Run, duration, flat_params, runs
+from .board import Board, color
 
 __all__ = ["Compare", "RunsTable"]
 
@@ -68,41 +68,25 @@ class RunsTable(anywidget.AnyWidget):
         return f"<hypertuner RunsTable: {len(self.rows)} runs>"
 
 
-def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value if not isinstance(value, list) else str(value)
-    return flat
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: the browser gets null instead."""
+    return value if math.isfinite(value) else None
 
 
-def _number(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _row(run: Run, color: str) -> dict[str, Any]:
-    metrics = {}
-    for key, series in run.items():
-        if series.kind != "number" or not len(series):
-            continue
-        values = series.values
-        finite = values[np.isfinite(values)]
-        metrics[key] = {
-            "last": _number(values[-1]),
-            "min": float(finite.min()) if len(finite) else None,
-            "max": float(finite.max()) if len(finite) else None,
-        }
-    end = run.ended or time.time()
+def _row(run: Run, color: str, now: float) -> dict[str, Any]:
+    metrics = {
+        key: dict(zip(("last", "min", "max"), map(_finite, series.stats())))
+        for key, series in run.items()
+        if series.kind == "number" and len(series)
+    }
     return {
         "name": run.name,
         "status": run.status,
         "started": run.created,
-        "duration": max(0.0, end - run.created),
+        "duration": _finite(duration(run, now)),
         "points": run.points,
         "color": color,
-        "params": _flat(run.info.get("params") or {}),
+        "params": flat_params(run),
         "metrics": metrics,
     }
 
@@ -129,7 +113,6 @@ class Compare(VBox):
         super().__init__([self._header, self._table, self._board])
         self.add_class("ht-compare")
         self._table.observe(self._on_select, ["selected"])
-        self._table.observe(lambda _: self.update(), ["metric"])
         self.update()
         # Start with the latest runs overlaid, as a person opening a sweep wants to see;
         # hundreds of lines on one chart would show nothing.
@@ -154,23 +137,16 @@ class Compare(VBox):
         return self._runs
 
     def color(self, name: str) -> str:
-        """The colour of a run: its table swatch and its lines."""
-        if name not in self._colors:
-            index = len(self._colors)
-            # Past the palette, hues a golden angle apart stay distinguishable.
-            self._colors[name] = (
-                COLORS[index] if index < len(COLORS) else f"hsl({index * 137.508 % 360:.0f}, 65%, 42%)"
-            )
-        return self._colors[name]
+        """The colour of a run, its table swatch and its lines: fixed once given."""
+        return self._colors.setdefault(name, color(len(self._colors)))
 
     def update(self) -> None:
         """Rebuild the table's rows and redraw the overlaid charts."""
         with self._lock:
-            rows = [_row(run, self.color(run.name)) for run in self._runs]
-            params: list[str] = []
-            for row in rows:
-                params += [p for p in row["params"] if p not in params]
-            varying = [p for p in params if len({repr(r["params"].get(p)) for r in rows}) > 1]
+            now = time.time()
+            rows = [_row(run, self.color(run.name), now) for run in self._runs]
+            params = list(dict.fromkeys(p for row in rows for p in row["params"]))
+            varying = self._runs.varying()
             metrics: list[str] = []
             for row in rows:
                 metrics += [m for m in row["metrics"] if m not in metrics]
@@ -191,11 +167,7 @@ class Compare(VBox):
             self._board.redraw()
 
     def _folder(self) -> str:
-        import html
-
-        from .._base import runs_dir
-
-        return html.escape(str(runs_dir(self._dir)))
+        return html.escape(str(self._runs._dir))
 
     def _on_select(self, _: Any) -> None:
         with self._lock:
@@ -207,14 +179,16 @@ class Compare(VBox):
         """Pick up new run folders and appended points; returns the new points."""
         with self._lock:
             known = {run.name for run in self._runs}
-            new_points = sum(run.refresh() for run in self._runs)
-            arrived = [run for run in runs(self._dir) if run.name not in known]
-            self._runs.extend(arrived)
-            new_points += sum(run.points for run in arrived)
+            new_points = self._runs.refresh()  # appended bytes only; lists new folders
+            arrived = [run for run in self._runs if run.name not in known]
+            new_points += sum(run.points for run in arrived)  # read here for the table
             self.update()
             room = OVERLAID - len(self._table.selected)
             if arrived and room > 0:  # new runs join the overlay while it has room
-                self._table.selected = [*self._table.selected, *(run.name for run in arrived[:room])]
+                self._table.selected = [
+                    *self._table.selected,
+                    *(run.name for run in arrived[:room]),
+                ]
             return new_points
 
     def _follow(self) -> None:

@@ -21,10 +21,7 @@ def summary(source: Any) -> str:
     for key, series in source.items():
         values = series.values
         if series.kind == "number" and len(values):
-            finite = values[np.isfinite(values)]
-            low = float(finite.min()) if len(finite) else None
-            high = float(finite.max()) if len(finite) else None
-            rows.append((key, len(values), float(values[-1]), low, high))
+            rows.append((key, len(values), *series.stats()))
         else:
             last = values[-1] if len(values) else None
             rows.append(
@@ -40,9 +37,8 @@ def picture(source: Any, budget: int = 2000) -> str:
         if series.kind == "text":
             continue
         values = series.values.astype(np.float64)
-        steps = series.steps
-        timed = bool(len(steps) and steps[0] == series.walls[0])
-        x = series.walls - source.created if timed else steps
+        timed = series.timed
+        x = series.walls - source.created if timed else series.steps
         picked = minmax(values, budget)
         charts.append(
             StaticChart(
