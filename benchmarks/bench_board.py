@@ -188,9 +188,8 @@ def main() -> None:
     print(f"1. log() of a 5-float dict in a kernel, {calls:,} calls (close included)")
     print(f"   without a board        {plain:8.2f} µs/call")
     print(f"   with the board shown   {shown:8.2f} µs/call")
-    print(
-        f"   ratio                  {ratio:8.2f}x   target <= 1.5x  {'PASS' if ratio <= 1.5 else 'MISS'}\n"
-    )
+    verdict = "PASS" if ratio <= 1.5 else "MISS"
+    print(f"   ratio                  {ratio:8.2f}x   target <= 1.5x  {verdict}\n")
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = redraw_bytes(lengths, Path(tmp))
@@ -213,8 +212,10 @@ def main() -> None:
         count = 60 if args.quick else 300
         opened, refreshed = compare_many(count, Path(tmp))
         print(f"4. compare {count} runs (3 keys x 1,000 points each)")
-        print(f"   open the view (table, summaries, overlay)  {opened:6.3f} s   target < 2 s  "
-              f"{'PASS' if opened < 2 else 'MISS'}")
+        print(
+            f"   open the view (table, summaries, overlay)  {opened:6.3f} s   target < 2 s  "
+            f"{'PASS' if opened < 2 else 'MISS'}"
+        )
         print(f"   one follow refresh                         {refreshed:6.3f} s")
 
 

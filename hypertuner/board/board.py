@@ -48,8 +48,12 @@ class Chart:
         self.y_linear = bqplot.LinearScale(min=-0.05, max=1.05) if boolean else bqplot.LinearScale()
         self.y_log = bqplot.LogScale()
         self.axes = {
-            "x": bqplot.Axis(scale=self.x_scale, label="step", grid_lines="solid", tick_format="~s"),
-            "x_date": bqplot.Axis(scale=self.date_scale, label="wall time", grid_lines="solid", visible=False),
+            "x": bqplot.Axis(
+                scale=self.x_scale, label="step", grid_lines="solid", tick_format="~s"
+            ),
+            "x_date": bqplot.Axis(
+                scale=self.date_scale, label="wall time", grid_lines="solid", visible=False
+            ),
             "y": bqplot.Axis(
                 scale=self.y_linear,
                 side="left",
@@ -145,7 +149,9 @@ class Board(VBox):
     """
 
     def __init__(self, sources: Any, *, budget: int = 2000, toggle_by: str = "chart") -> None:
-        self._sources: list[Any] = list(sources) if isinstance(sources, (list, tuple)) else [sources]
+        self._sources: list[Any] = (
+            list(sources) if isinstance(sources, (list, tuple)) else [sources]
+        )
         self._colors: list[str] = []
         self._budget = budget
         self._charts: dict[str, Chart] = {}
@@ -159,7 +165,11 @@ class Board(VBox):
         self._engine = Engine(toggle_by=toggle_by)
         self._sections = VBox()
         self._text = HTML()
-        children = [self._header, self._engine, self._sections, self._text] if single else [self._engine, self._sections]
+        children = (
+            [self._header, self._engine, self._sections, self._text]
+            if single
+            else [self._engine, self._sections]
+        )
         super().__init__(children)
         self.add_class("ht-board")
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
@@ -171,7 +181,9 @@ class Board(VBox):
         return self._sources[0]
 
     def __repr__(self) -> str:
-        names = ", ".join(repr(s.name) for s in self._sources[:3]) + (", ..." if len(self._sources) > 3 else "")
+        names = ", ".join(repr(s.name) for s in self._sources[:3]) + (
+            ", ..." if len(self._sources) > 3 else ""
+        )
         return f"<hypertuner Board of {names}: {len(self._charts)} charts>"
 
     def set_sources(self, sources: list[Any], colors: list[str]) -> None:
@@ -188,7 +200,9 @@ class Board(VBox):
         with self._engine.hold_sync():
             self._engine.charts = [chart.refs() for chart in self._charts.values()]
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
-            self._engine.colors = self._colors if by_run else [color(i) for i in range(len(self._charts))]
+            self._engine.colors = (
+                self._colors if by_run else [color(i) for i in range(len(self._charts))]
+            )
 
     # -- drawing ------------------------------------------------------------------
 
@@ -235,7 +249,9 @@ class Board(VBox):
         section = key.split("/", 1)[0] if "/" in key else ""
         if section not in self._grids:
             grid = GridBox(
-                layout=Layout(grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))", width="100%")
+                layout=Layout(
+                    grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))", width="100%"
+                )
             )
             self._grids[section] = grid
             title = HTML(f"<b>{html.escape(section)}</b>") if section else HTML("")
@@ -263,7 +279,11 @@ class Board(VBox):
         window = values[span]
         picked = span[minmax(window, self._budget)]
         means, size = bucket_means(window, self._budget)
-        ends = span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1] if len(window) else span
+        ends = (
+            span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1]
+            if len(window)
+            else span
+        )
         return {
             "x": _steps(steps[picked]),
             "t": _f32(walls[picked] - created),
@@ -318,10 +338,14 @@ class Board(VBox):
         # Keys logged without a step have the wall clock as their step: not a step.
         last_steps = [float(s.steps[-1]) for s in source.values() if len(s) and not s.timed]
         when, before = self._rate
-        rate = (points - before) / (now - when) if now > when and source.status == "running" else None
+        rate = (
+            (points - before) / (now - when) if now > when and source.status == "running" else None
+        )
         self._rate = (now, points)
         status = source.status
-        colour = {"running": "#2e7d32", "finished": "#1565c0", "crashed": "#c62828"}.get(status, "#555")
+        colour = {"running": "#2e7d32", "finished": "#1565c0", "crashed": "#c62828"}.get(
+            status, "#555"
+        )
         parts = [
             f"<b>{html.escape(source.name)}</b>",
             f"<span style='color:{colour}'>{html.escape(status)}</span>",
@@ -349,7 +373,8 @@ class Board(VBox):
             blocks.append(
                 f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
                 f"<b>{html.escape(key)}</b> <span style='color:#777'>latest {shown} of "
-                f"{len(series):,}</span><table class='ht-text' style='line-height:1.3'><tr><th>step</th><th>value</th></tr>"
+                f"{len(series):,}</span><table class='ht-text' style='line-height:1.3'>"
+                "<tr><th>step</th><th>value</th></tr>"
                 f"{rows}</table></div>"
             )
         return "".join(blocks)
