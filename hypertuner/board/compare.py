@@ -14,13 +14,13 @@ import math
 import threading
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 from ipywidgets import HTML, VBox
 
+from .._resources import resource
 from ..errors import HypertunerWarning
 from ..run import Run, duration, flat_params, runs
 from .board import Board, color
@@ -30,9 +30,7 @@ __all__ = ["Compare", "RunsTable"]
 # Runs overlaid when the view opens, and new runs join while fewer are selected.
 OVERLAID = 8
 
-_ESM = Path(__file__).with_name("compare.js")
-if not _ESM.exists():  # a source checkout keeps it in js/
-    _ESM = Path(__file__).resolve().parents[2] / "js" / "compare.js"
+_ESM = resource("compare.js")
 
 
 class RunsTable(anywidget.AnyWidget):
@@ -53,7 +51,8 @@ class RunsTable(anywidget.AnyWidget):
       vertical-align: middle; border-radius: 2px; }
     .ht-running { color: #2e7d32; } .ht-crashed { color: #c62828; } .ht-finished { color: #1565c0; }
     .ht-views { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 6px; }
-    .ht-views text { font: 11px var(--jp-ui-font-family, sans-serif); fill: var(--jp-ui-font-color1, #333); }
+    .ht-views text { font: 11px var(--jp-ui-font-family, sans-serif);
+      fill: var(--jp-ui-font-color1, #333); }
     .ht-dot:hover, .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
     """
 

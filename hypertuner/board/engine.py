@@ -11,19 +11,16 @@ the kernel busy (widget callbacks in Python would wait for the cell to finish).
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import anywidget
 import traitlets
 from ipywidgets import widget_serialization
 
+from .._resources import resource
+
 __all__ = ["Engine"]
 
-# An installed wheel carries the module beside this file; a source checkout keeps it
-# in js/ at the top, where its tests are.
-_ESM = Path(__file__).with_name("engine.js")
-if not _ESM.exists():
-    _ESM = Path(__file__).resolve().parents[2] / "js" / "engine.js"
+_ESM = resource("engine.js")
 
 
 class Engine(anywidget.AnyWidget):
