@@ -10,9 +10,8 @@ The notebooks call :func:`train` directly.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import math
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -21,11 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from .errors import HypertunerError
+from ._lab import DEMO_FOLDER, open_notebook
+from .errors import HypertunerError, ParamsError
 from .logger import Logger
 from .params import Params, params
 
-__all__ = ["DEFAULTS", "main", "open_quickstart", "quickstart_path", "spirals", "train"]
+__all__ = [
+    "DEFAULTS",
+    "GATE_ENV",
+    "add_lab_arguments",
+    "check_config",
+    "main",
+    "open_lab",
+    "spirals",
+    "train",
+]
 
 DEFAULTS: dict[str, Any] = {
     "lr": 1.0,
@@ -60,6 +69,76 @@ def _loss(prob: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(labels * np.log(prob) + (1 - labels) * np.log(1 - prob)))
 
 
+# (name, lowest allowed value, whether the value must be a whole number)
+_LIMITS = (
+    ("lr", 0.0, False),
+    ("hidden", 1, True),
+    ("batch", 1, True),
+    ("steps", 1, True),
+    ("warmup", 0, True),
+    ("seed", 0, True),
+    ("pause", 0.0, False),
+)
+
+# Set to a file's path, training logs step s only once the file holds a number
+# greater than s (a missing file holds 0), so whoever writes the file decides how
+# far training goes: the browser tests use it to keep a training cell running
+# exactly as long as they look at it, however fast or loaded the machine is.
+GATE_ENV = "HYPERTUNER_DEMO_GATE"
+
+
+def check_config(config: Params | dict[str, Any] | None) -> Params:
+    """:data:`DEFAULTS` overridden by ``config``, each value checked.
+
+    Raises
+    ------
+    ParamsError
+        For an unknown name, a value of the wrong type, or one out of range (a
+        learning rate must be above 0, steps and batch at least 1, ...).
+    """
+    given = dict(config or {})
+    unknown = [name for name in given if name not in DEFAULTS]
+    if unknown:
+        raise ParamsError(
+            f"unknown parameter {unknown[0]!r}; known parameters: {', '.join(DEFAULTS)}"
+        )
+    cfg = {**DEFAULTS, **given}
+    for name, low, whole in _LIMITS:
+        value = cfg[name]
+        if whole:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+            want = f"a whole number of at least {low}"
+        else:
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and (value > low if name == "lr" else value >= low)
+            )
+            want = f"a number {'above' if name == 'lr' else 'of at least'} {low:g}"
+        if not ok:
+            raise ParamsError(f"{name!r} must be {want} (got {value!r})")
+    return Params(cfg)
+
+
+class _Gate:
+    """How many steps the file named by ``$HYPERTUNER_DEMO_GATE`` allows (see GATE_ENV)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.allowed = 0.0
+
+    def wait(self, step: int) -> None:
+        """Return once the file allows ``step``; re-read only when the last allowance is used."""
+        while step >= self.allowed:
+            try:
+                self.allowed = float(self.path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                self.allowed = 0.0
+            if step >= self.allowed:
+                time.sleep(0.02)
+
+
 def train(config: Params | dict[str, Any] | None = None, logger: Logger | None = None) -> Logger:
     """Train the spiral classifier, logging every step; returns the (closed) logger.
 
@@ -69,8 +148,15 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
         Overrides of :data:`DEFAULTS` (lr, hidden, batch, steps, warmup, seed, pause).
     logger : Logger, optional
         Where to log; a new one recording ``config`` is made if omitted.
+
+    Raises
+    ------
+    ParamsError
+        If ``config`` names an unknown parameter or a value out of range; no run
+        is made then.
     """
-    cfg = Params({**DEFAULTS, **dict(config or {})})
+    cfg = check_config(config)
+    gate = _Gate(os.environ[GATE_ENV]) if os.environ.get(GATE_ENV) else None
     if logger is None:
         logger = Logger(params=cfg)
     rng = np.random.default_rng(cfg.seed)
@@ -85,6 +171,8 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
     best = np.inf
     with logger:
         for step in range(cfg.steps):
+            if gate is not None:
+                gate.wait(step)
             warm = step < cfg.warmup
             lr = cfg.lr * (
                 (step + 1) / cfg.warmup if warm else 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
@@ -123,58 +211,58 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line entry: train once and print where the run went."""
+    """Command line entry: train once and print where the run went, or open JupyterLab."""
     parser = argparse.ArgumentParser(
-        prog="python -m hypertuner.demo", description="Train a small numpy model and log it."
+        prog="python -m hypertuner.demo",
+        description="Train a small numpy model and log it, or (--lab) open the quickstart "
+        "notebook in JupyterLab to watch it train live.",
     )
     parser.add_argument(
         "--params", metavar="FILE.json", help="hyperparameters overriding the defaults"
     )
     parser.add_argument("--dir", help="folder for the run (default $HYPERTUNER_DIR or ./runs)")
-    parser.add_argument(
+    lab = parser.add_argument_group("JupyterLab")
+    lab.add_argument(
         "--lab", action="store_true", help="open the quickstart notebook in JupyterLab instead"
     )
+    add_lab_arguments(lab)
     args = parser.parse_args(argv)
     if args.lab:
-        return open_quickstart()
+        return open_lab(args)
     try:
-        config = params(DEFAULTS, argv=["--params", args.params] if args.params else [])
+        config = check_config(
+            params(DEFAULTS, argv=["--params", args.params] if args.params else [])
+        )
     except HypertunerError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     logger = train(config, Logger(dir=args.dir, params=config))
-    run_val = logger["val/loss"].values
-    print(f"run {logger.name}: {logger.points:,} points in {logger.path}")
+    val_loss, val_acc = logger["val/loss"].values, logger["val/acc"].values
+    # One line per run, labelled with its params: several trainers may share a terminal.
+    given = ", ".join(f"{k}={v}" for k, v in config.items() if v != DEFAULTS[k]) or "defaults"
     print(
-        f"val/loss {run_val[0]:.3f} -> {run_val[-1]:.3f}, val/acc {logger['val/acc'].values[-1]:.3f}"
+        f"{given}: val/loss {val_loss[0]:.3f} -> {val_loss[-1]:.3f}, val/acc {val_acc[-1]:.3f} "
+        f"(run {logger.name}, {logger.points:,} points in {logger.path})",
+        flush=True,
     )
     return 0
 
 
-def quickstart_path() -> Path:
-    """The quickstart notebook: in notebooks/ of a checkout, or shipped in the package."""
-    here = Path(__file__).resolve().parent
-    for candidate in (
-        here.parent / "notebooks" / "quickstart.ipynb",
-        here / "notebooks" / "quickstart.ipynb",
-    ):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the quickstart notebook is not installed with this copy of hypertuner")
+def add_lab_arguments(parser: Any) -> None:
+    """The options of opening the quickstart in JupyterLab (shared with ``hypertuner demo``)."""
+    parser.add_argument(
+        "--folder",
+        default=str(DEMO_FOLDER),
+        help=f"work folder for the notebook and its runs (default ./{DEMO_FOLDER})",
+    )
+    parser.add_argument("--port", type=int, help="port to serve on (default 8888 or the next free)")
+    parser.add_argument(
+        "--no-browser", dest="browser", action="store_false", help="do not open a web browser"
+    )
 
 
-def open_quickstart() -> int:
-    """Start JupyterLab on the quickstart notebook; returns its exit code."""
-    notebook = quickstart_path()
-    if importlib.util.find_spec("jupyterlab") is None:
-        print(
-            "JupyterLab is not installed: pip install 'hypertuner[demo]' (or jupyterlab)",
-            file=sys.stderr,
-        )
-        return 2
-    command = [sys.executable, "-m", "jupyterlab", str(notebook)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # JupyterLab refuses root unless told
-    return subprocess.call(command, cwd=notebook.parent)
+def open_lab(args: argparse.Namespace) -> int:
+    """Serve the quickstart in JupyterLab from ``args.folder`` until stopped."""
+    return open_notebook(args.folder, port=args.port, browser=args.browser)
 
 
 if __name__ == "__main__":
