@@ -127,8 +127,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="open the quickstart notebook in JupyterLab",
         description="Start JupyterLab on the quickstart notebook, which trains a small "
-        "model and shows it live.",
+        "model and shows it live; Ctrl-C stops it. The same as python -m hypertuner.demo --lab.",
     )
+    from .demo import add_lab_arguments
+
+    add_lab_arguments(demo)
     demo.set_defaults(command=_demo)
     return parser
 
@@ -300,10 +303,10 @@ def _step_text(step: float) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import open_quickstart
+    from .demo import open_lab
 
     try:
-        return open_quickstart()
+        return open_lab(args)
     except FileNotFoundError as exc:
         raise _Failure(str(exc)) from None
 
@@ -315,8 +318,9 @@ def _load(name: str) -> Run:
     try:
         return load(name)
     except RunNotFoundError:
+        what = "a file, neither" if Path(name).is_file() else "neither"
         raise _Failure(
-            f"no run {name!r}: it is neither a run folder "
+            f"no run {name!r}: it is {what} a run folder "
             f"nor the name of a run in {str(runs_dir())!r}"
         ) from None
 
