@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = train(config, Logger(dir=args.dir, params=config))
     val_loss, val_acc = logger["val/loss"].values, logger["val/acc"].values
     # One line per run, labelled with its params: several trainers may share a terminal.
-    given = ", ".join(f"{k}={v}" for k, v in config.items() if v != DEFAULTS[k]) or "defaults"
+    given = ", ".join(f"{k}={v}" for k, v in config.items() if k == "lr" or v != DEFAULTS[k])
     print(
         f"{given}: val/loss {val_loss[0]:.3f} -> {val_loss[-1]:.3f}, val/acc {val_acc[-1]:.3f} "
         f"(run {logger.name}, {logger.points:,} points in {logger.path})",

@@ -1,9 +1,15 @@
-"""The README's two examples, run as scripts, leave runs that reopen with what they logged."""
+"""The README's code examples, read from README.md itself and run as a user would.
+
+Every fenced block of the README is preceded by a comment naming it, either
+``<!-- example: NAME -->`` (run here) or ``<!-- not run: REASON -->``; a block with
+neither fails the first test, so an example cannot be added that nothing runs.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,131 +20,131 @@ import pandas as pd
 
 import hypertuner
 
-EXAMPLE_A = """\
-import hypertuner
-logger = hypertuner.Logger()
-for i in range(10):
-    logger.log({"Square": i**2, "Word of the day": "Peacock", "ok": True}, i)
-"""
-
-EXAMPLE_B = """\
-import hypertuner
-params = hypertuner.params()            # reads `--params config.json` from the command line
-logger = hypertuner.Logger()            # a new run folder under ./runs/, params recorded
-for i in range(10):
-    logger.log({"Square": i**2, "Cube": i**3, "Float": 3.18e5,
-                "Word of the day": "Peacock", "This is working": True}, i)
-logger.log({"loss": 0.25})              # no step: the wall-clock time of the call is its x
-logger.close()
-"""
-
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCK = re.compile(
+    r"(?:<!-- (example|not run): ?(.*?) -->\n)?```(\w*)\n(.*?)```", re.DOTALL | re.MULTILINE
+)
 STEPS = np.arange(10, dtype=np.float64)
 
 
-def run_script(tmp_path: Path, source: str, *args: str) -> tuple[hypertuner.Run, float, float]:
-    """Run ``source`` as a script in ``tmp_path``; return its only run and the time span around it."""
+def blocks() -> list[tuple[str | None, str, str, str]]:
+    """(marker, name or reason, language, code) of every fenced block in the README."""
+    return [m.groups() for m in BLOCK.finditer(README.read_text())]
+
+
+def example(name: str) -> str:
+    (code,) = [code for kind, label, _, code in blocks() if kind == "example" and label == name]
+    return code
+
+
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """A fresh shell's environment: `python` is this interpreter, no run folder is set."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HYPERTUNER_DIR", "HYPERTUNER_PARAMS")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_python(tmp_path: Path, code: str, *args: str) -> tuple[float, float]:
+    """Run ``code`` as a script in ``tmp_path``; return the time span around it."""
     script = tmp_path / "example.py"
-    script.write_text(source)
-    env = dict(os.environ)
-    env.pop("HYPERTUNER_DIR", None)
-    env.pop("HYPERTUNER_PARAMS", None)
+    script.write_text(code)
     started = time.time()
     done = subprocess.run(
         [sys.executable, str(script), *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    ended = time.time()
+        cwd=tmp_path, env=user_env(tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warning either
-    folders = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
-    assert len(folders) == 1, folders
-    return hypertuner.load(folders[0]), started, ended
+    return started, time.time()
 
 
-def test_example_without_close_reopens_finished(tmp_path: Path) -> None:
-    """Example (a), which never calls close(), reopens finished with every value it logged."""
-    run, started, ended = run_script(tmp_path, EXAMPLE_A)
+def test_every_readme_block_is_run_or_says_why_not():
+    """Each fenced block in the README is marked as an example run here, or says why it is not."""
+    found = blocks()
+    assert found, "no fenced blocks found in the README"
+    unmarked = [code.splitlines()[0] for kind, _, _, code in found if kind is None]
+    assert unmarked == [], "README blocks with no <!-- example: --> or <!-- not run: --> marker"
+    examples = {label: lang for kind, label, lang, _ in found if kind == "example"}
+    assert examples == {"usage": "python", "compare-loop": "bash", "compare": "python"}
 
-    assert run.status == "finished"  # closed by the interpreter-exit handler
+
+def test_usage_example_logs_reopens_and_lists(tmp_path):
+    """The first example logs two runs, closes them, and reads back exactly what it logged."""
+    started, ended = run_python(tmp_path, example("usage"))
+    listing = hypertuner.runs(tmp_path / "runs")
+    assert [run.status for run in listing] == ["finished"]
+    (run,) = listing
     assert started <= run.created <= run.ended <= ended
-    assert len(run.params) == 0
-    assert list(run) == ["Square", "Word of the day", "ok"]
-    assert run.kinds == {"Square": "number", "Word of the day": "text", "ok": "bool"}
-    for key in run:
+    assert run.params.to_dict() == {"lr": 0.01, "hidden": 64}
+    assert list(run) == ["Square", "Word of the day", "ok", "loss"]
+    assert run.kinds == {
+        "Square": "number",
+        "Word of the day": "text",
+        "ok": "bool",
+        "loss": "number",
+    }
+    for key in ("Square", "Word of the day", "ok"):
         np.testing.assert_array_equal(run[key].steps, STEPS)
         assert np.all((started <= run[key].walls) & (run[key].walls <= ended))
-    assert run["Square"].values.dtype == np.float64
     np.testing.assert_array_equal(run["Square"].values, STEPS**2)
+    assert run["Square"].values.dtype == np.float64
     assert run["Word of the day"].values.tolist() == ["Peacock"] * 10
-    assert run["ok"].values.dtype == np.bool_
-    assert run["ok"].values.tolist() == [True] * 10
-    assert run.points == 30
+    assert run["ok"].values.dtype == np.bool_ and run["ok"].values.tolist() == [True] * 10
+    loss = run["loss"]
+    assert loss.values.tolist() == [0.25]
+    # No step given: the x is the wall-clock time of the call.
+    assert loss.steps[0] == loss.walls[0] and run["ok"].walls[-1] <= loss.steps[0] <= run.ended
+    assert run.points == 31
 
     frame = run.to_pandas()
     assert list(frame.columns) == ["key", "step", "time", "value"]
-    assert len(frame) == 30
-    assert frame["key"].value_counts().to_dict() == {"Square": 10, "Word of the day": 10, "ok": 10}
+    assert frame["key"].value_counts().to_dict() == {
+        "Square": 10, "Word of the day": 10, "ok": 10, "loss": 1,
+    }  # fmt: skip
     square = frame[frame["key"] == "Square"]
     assert square["step"].tolist() == STEPS.tolist()
     assert square["value"].tolist() == [float(i**2) for i in range(10)]
-    assert frame[frame["key"] == "ok"]["value"].tolist() == [True] * 10
-    assert frame[frame["key"] == "Word of the day"]["value"].tolist() == ["Peacock"] * 10
-
-
-def test_example_with_params_reopens_with_params_and_values(tmp_path: Path) -> None:
-    """Example (b) run with --params config.json records the params, every value, and a wall-clock step."""
-    (tmp_path / "config.json").write_text(json.dumps({"lr": 0.01, "hidden": 64}))
-    run, started, ended = run_script(tmp_path, EXAMPLE_B, "--params", "config.json")
-
-    assert run.status == "finished"
-    assert started <= run.created <= run.ended <= ended
-    assert run.params.lr == 0.01
-    assert run.params.hidden == 64
-    assert run.params.to_dict() == {"lr": 0.01, "hidden": 64}
-
-    keys = ["Square", "Cube", "Float", "Word of the day", "This is working", "loss"]
-    assert list(run) == keys
-    assert run.kinds == {
-        "Square": "number",
-        "Cube": "number",
-        "Float": "number",
-        "Word of the day": "text",
-        "This is working": "bool",
-        "loss": "number",
-    }
-    for key in keys[:-1]:
-        np.testing.assert_array_equal(run[key].steps, STEPS)
-    np.testing.assert_array_equal(run["Square"].values, STEPS**2)
-    np.testing.assert_array_equal(run["Cube"].values, STEPS**3)
-    np.testing.assert_array_equal(run["Float"].values, np.full(10, 3.18e5))
-    assert run["Word of the day"].values.tolist() == ["Peacock"] * 10
-    assert run["This is working"].values.dtype == np.bool_
-    assert run["This is working"].values.tolist() == [True] * 10
-
-    loss = run["loss"]
-    assert loss.values.tolist() == [0.25]
-    assert len(loss.steps) == 1
-    # No step given: the x is the wall-clock time of the call, within the script's lifetime.
-    assert started <= loss.steps[0] <= ended
-    assert loss.steps[0] == loss.walls[0]
-    assert run["Square"].walls[-1] <= loss.steps[0] <= run.ended
-    assert run.points == 51
-
-    frame = run.to_pandas()
-    assert len(frame) == 51
-    assert frame["key"].tolist() == [key for key in keys[:-1] for _ in range(10)] + ["loss"]
-    cube = frame[frame["key"] == "Cube"]
-    assert cube["step"].tolist() == STEPS.tolist()
-    assert cube["value"].tolist() == [float(i**3) for i in range(10)]
-    assert frame[frame["key"] == "This is working"]["value"].tolist() == [True] * 10
     last = frame.iloc[-1]
-    assert last["key"] == "loss"
-    assert last["value"] == 0.25
-    assert last["step"] == loss.steps[0]
+    assert (last["key"], last["value"], last["step"]) == ("loss", 0.25, loss.steps[0])
     assert abs(last["time"] - pd.Timestamp(loss.walls[0], unit="s", tz="UTC")) < pd.Timedelta(
         1, "us"
     )
+
+
+def test_usage_example_with_params_file(tmp_path):
+    """Run as `python script.py --params config.json`, the file's values override the defaults."""
+    (tmp_path / "config.json").write_text(json.dumps({"lr": 0.03}))
+    run_python(tmp_path, example("usage"), "--params", "config.json")
+    (run,) = hypertuner.runs(tmp_path / "runs")
+    assert run.params.to_dict() == {"lr": 0.03, "hidden": 64}
+    assert run.status == "finished"
+
+
+def test_compare_loop_trains_four_runs_that_learn_and_compare_finds_them(tmp_path, monkeypatch):
+    """The shell loop trains four learning rates, each labelled line says how it did, every
+    model learns, and the compare example in that folder lists the four runs."""
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", example("compare-loop")],
+        cwd=tmp_path, env=user_env(tmp_path), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    folder = tmp_path / "hypertuner-demo"
+    listing = hypertuner.runs(folder / "runs")
+    rates = sorted(run.params.lr for run in listing)
+    assert rates == [0.7, 1.0, 1.5, 2.0]
+    labels = sorted(line.split(": ")[0] for line in done.stdout.splitlines())
+    assert labels == ["lr=0.7", "lr=1.0", "lr=1.5", "lr=2.0"], done.stdout
+    for run in listing:
+        assert run.status == "finished"
+        assert run["val/acc"].values[-1] >= 0.8, (run.params.lr, run["val/acc"].values[-1])
+        # Learning: chance is 0.5 and lr=0.1 ends near 0.6; loss falls by well over a third.
+        assert run["val/loss"].values[-1] < 0.6 * run["val/loss"].values[0]
+
+    monkeypatch.delenv("HYPERTUNER_DIR")  # as in a fresh shell
+    monkeypatch.chdir(folder)
+    view = eval(example("compare"), {"hypertuner": hypertuner})
+    try:
+        assert sorted(run.params.lr for run in view.runs) == rates
+    finally:
+        view.close()

@@ -102,6 +102,7 @@ class Compare(VBox):
     """
 
     def __init__(self, dir: Any = None, *, follow: bool = True, interval: float = 1.0) -> None:
+        self._stop = threading.Event()  # first: close() (also run by __del__) needs it
         self._dir = dir
         self._runs = runs(dir)
         self._colors: dict[str, str] = {}
@@ -116,7 +117,6 @@ class Compare(VBox):
         # Start with the latest runs overlaid, as a person opening a sweep wants to see;
         # hundreds of lines on one chart would show nothing.
         self._table.selected = [run.name for run in self._runs[-OVERLAID:]]
-        self._stop = threading.Event()
         self._interval = interval
         if follow:
             threading.Thread(target=self._follow, name="hypertuner-compare", daemon=True).start()
