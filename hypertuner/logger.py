@@ -49,6 +49,7 @@ from .runfile import (
     chunk_parts,
     key_parts,
     process_start,
+    remove_run,
     write_info,
 )
 from .series import Series
@@ -101,6 +102,14 @@ class Logger(RunBase):
     display : bool, optional
         Show the live board in the current notebook cell. By default it is shown in
         a notebook and never elsewhere (outside a notebook no widget code is loaded).
+
+    Notes
+    -----
+    The run folder is created at once, so other processes can list the run while it
+    is being written. A logger closed without ever accepting a point (its first
+    ``log()`` raised, or it was never called) removes the run folder again on
+    :meth:`close`, whether called, by a ``with`` block or at interpreter exit. Only
+    the files the logger made are deleted; a folder that holds others is kept.
 
     Examples
     --------
@@ -209,6 +218,12 @@ class Logger(RunBase):
         """
         if self._closed:
             raise RunClosedError(f"log(): run {self.name!r} is closed; create a new Logger")
+        # The step first: a call that fails must not have defined its new keys.
+        wall = self._clock()
+        if step is None:
+            step = wall
+        elif type(step) is not int or not -_STEP_LIMIT < step < _STEP_LIMIT:
+            step = normalise_step(step)
         if type(values) is dict:
             # The fast path: a call whose keys, in this order, and value types were
             # seen and accepted before needs no per-value Python work at all.
@@ -225,11 +240,6 @@ class Logger(RunBase):
                 keys = schema[0]  # the shared tuple: the drain groups calls by identity
         else:
             keys, row = self._admit(values)
-        wall = self._clock()
-        if step is None:
-            step = wall
-        elif type(step) is not int or not -_STEP_LIMIT < step < _STEP_LIMIT:
-            step = normalise_step(step)
         queue = self._queue
         queue.append((keys, step, wall, row))
         if len(queue) >= DRAIN_AT:
@@ -412,7 +422,8 @@ class Logger(RunBase):
         """Flush every point, mark the run finished and release the file.
 
         Closing twice does nothing. Points the disk refused stay in memory and a
-        warning says so; the run on disk still reopens with what it holds.
+        warning says so; the run on disk still reopens with what it holds. A run
+        that never accepted a point is removed instead (see :class:`Logger`).
         """
         if self._closed:
             return
@@ -425,10 +436,20 @@ class Logger(RunBase):
         self._info["status"] = status if flushed else "crashed"
         self._info["ended"] = self._clock()
         try:
-            write_info(self._path, self._info)
+            if self._ids:
+                write_info(self._path, self._info)
+            else:
+                # No key was ever defined, so no point accepted: an empty run folder
+                # (say, of a script whose first log() raised) would only be clutter.
+                remove_run(self._path)
         except OSError as exc:
+            doing = (
+                f"mark run {self.name!r} {status}"
+                if self._ids
+                else f"remove empty run {self.name!r}"
+            )
             warnings.warn(
-                f"hypertuner could not mark run {self.name!r} {status}: {exc}",
+                f"hypertuner could not {doing}: {exc}",
                 HypertunerWarning,
                 stacklevel=2,
             )

@@ -20,7 +20,7 @@ import numpy as np
 
 from ._base import RunBase, runs_dir
 from ._table import format_duration, format_table, format_time
-from .errors import HypertunerError, HypertunerWarning, RunNotFoundError
+from .errors import HypertunerError, HypertunerWarning, ParamsError, RunNotFoundError
 from .runfile import (
     DATA_FILE,
     INFO_FILE,
@@ -115,9 +115,10 @@ def load(path: str | os.PathLike[str]) -> Run:
     Raises
     ------
     RunNotFoundError
-        If there is no run there.
+        If there is no run there (nothing, a folder without ``run.json``, or a file).
     RunFormatError
-        If the run was written in a format this version cannot read.
+        If the run's ``run.json`` cannot be read or is damaged, or the run was
+        written in a format this version cannot read.
     """
     folder = Path(path)
     if folder.is_file() and folder.name in (INFO_FILE, DATA_FILE):
@@ -187,6 +188,10 @@ class RunList(list):
             If ``predicate`` is not callable.
         ValueError
             If ``status`` is not one of the statuses a run can have.
+        ParamsError
+            If a parameter is named that no run in the list has, as a leaf or a
+            section (likely a typo); the message lists the known ones. An empty
+            list raises nothing, having nothing to filter.
 
         Examples
         --------
@@ -201,6 +206,12 @@ class RunList(list):
         if "status" in criteria and criteria["status"] not in _STATUSES:
             allowed = ", ".join(repr(status) for status in _STATUSES)
             raise ValueError(f"status must be one of {allowed} (got {criteria['status']!r})")
+        for name in criteria:
+            if name != "status" and self and all(_param(run, name) is _MISSING for run in self):
+                known = dict.fromkeys(param for run in self for param in flat_params(run))
+                raise ParamsError(
+                    f"unknown parameter {name!r}; known parameters: {', '.join(known) or 'none'}"
+                )
 
         def test(run: Run) -> bool:
             return _meets(run, criteria) and (predicate is None or bool(predicate(run)))
@@ -377,15 +388,16 @@ def _open_runs(root: Path, skip: set[str]) -> tuple[list[Run], list[str]]:
     found: list[Run] = []
     problems: list[str] = []
     for child in sorted(root.iterdir()):
-        if child.name in skip or not (child / INFO_FILE).is_file():
+        # exists(), not is_file(): a run.json that is a folder is a damaged run to report.
+        if child.name in skip or not (child / INFO_FILE).exists():
             continue
         try:
             run = Run(child)
-            _age(run)  # a run.json that parses but lacks these is damaged too
-        except (HypertunerError, OSError, ValueError, KeyError, TypeError) as exc:
-            reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        except RunNotFoundError:
+            continue  # removed since it was listed (a logger that never logged, say)
+        except HypertunerError as exc:
             problems.append(
-                f"skipped run folder {str(child)!r}: cannot read its {INFO_FILE} ({reason})"
+                f"skipped run folder {str(child)!r}: cannot read its {INFO_FILE} ({exc})"
             )
             continue
         found.append(run)
@@ -393,10 +405,7 @@ def _open_runs(root: Path, skip: set[str]) -> tuple[list[Run], list[str]]:
 
 
 def _age(run: Run) -> tuple[float, str]:
-    created = run.created
-    if not isinstance(created, (int, float)) or not isinstance(run.name, str):
-        raise TypeError("'created' must be a number and 'name' a string")
-    return float(created), run.name
+    return run.created, run.name  # of the types read_info checked
 
 
 def flat_params(run: Run) -> dict[str, Any]:

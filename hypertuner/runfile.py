@@ -9,25 +9,28 @@ stops cleanly at a torn tail and resumes from there later. No widgets here.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import socket
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._values import BOOL, KIND_NAMES, NUMBER
+from ._values import BOOL, KIND_NAMES, NUMBER, describe
 from .errors import RunFormatError, RunNotFoundError
 
 __all__ = [
     "DATA_FILE",
     "FORMAT_VERSION",
     "INFO_FILE",
+    "INFO_TMP",
     "Chunk",
     "RunReader",
     "RunWriter",
@@ -39,11 +42,13 @@ __all__ = [
     "live_status",
     "process_start",
     "read_info",
+    "remove_run",
     "write_info",
 ]
 
 FORMAT_VERSION = 1
 INFO_FILE = "run.json"
+INFO_TMP = f".{INFO_FILE}.tmp"  # run.json being rewritten
 DATA_FILE = "points.htr"
 MAGIC = b"\x89HTRUN\r\n"
 HEADER = struct.Struct("<8sI")
@@ -61,7 +66,7 @@ MAX_PAYLOAD = 1 << 28
 
 def write_info(folder: Path, info: dict[str, Any]) -> None:
     """Replace ``run.json`` atomically: write a temporary file, fsync, rename."""
-    tmp = folder / f".{INFO_FILE}.tmp"
+    tmp = folder / INFO_TMP
     data = json.dumps(info, indent=2, allow_nan=False).encode()
     with open(tmp, "wb") as handle:
         handle.write(data)
@@ -85,31 +90,82 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def read_info(folder: Path) -> dict[str, Any]:
-    """Read and check ``run.json``.
+    """Read and check ``run.json``: every reader of a run goes through here.
 
     Raises
     ------
     RunNotFoundError
-        If ``folder`` holds no run.
+        If ``folder`` holds no run (it does not exist, has no ``run.json``, or is a file).
     RunFormatError
-        If ``run.json`` is unreadable or from an unknown format version.
+        If ``run.json`` cannot be read, is not a run description, is from an unknown
+        format version, or lacks a field readers need or has one of the wrong type.
     """
-    path = Path(folder) / INFO_FILE
+    folder = Path(folder)
+    path = folder / INFO_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        if folder.is_file():
+            raise RunNotFoundError(
+                f"no run at {str(folder)!r}: it is a file, not a run folder "
+                f"(pass the folder that holds {INFO_FILE}, e.g. logger.path)"
+            ) from None
         raise RunNotFoundError(
             f"no run at {str(folder)!r}: it has no {INFO_FILE} "
             "(pass the folder a Logger created, e.g. logger.path)"
         ) from None
+    except IsADirectoryError:
+        raise RunFormatError(
+            f"{path} is a folder, not a file; fix or remove the run folder"
+        ) from None
+    except OSError as exc:
+        hint = "; make it readable by this user" if isinstance(exc, PermissionError) else ""
+        raise RunFormatError(f"cannot read {path}: {exc.strerror or exc}{hint}") from None
     try:
-        info = json.loads(text)
+        info = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RunFormatError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}){_DAMAGED}"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise RunFormatError(f"{path} is not valid JSON: {exc}") from None
+        raise RunFormatError(f"{path} is not valid JSON: {exc}{_DAMAGED}") from None
     if not isinstance(info, dict) or "format" not in info:
         raise RunFormatError(f"{path} is not a hypertuner run description")
     _check_version(info["format"], str(path))
+    for field, (required, valid, expected) in _FIELDS.items():
+        if field not in info:
+            if required:
+                raise RunFormatError(
+                    f"{path}: {field!r} is missing (it must be {expected}){_DAMAGED}"
+                )
+        elif not valid(info[field]):
+            raise RunFormatError(
+                f"{path}: {field!r} must be {expected} (got {describe(info[field])}){_DAMAGED}"
+            )
     return info
+
+
+_DAMAGED = "; fix the file or remove the run folder"
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return type(value) in (int, float) and math.isfinite(value)
+    except OverflowError:  # an int too large for a float, as JSON allows
+        return False
+
+
+# The fields readers rely on: name -> (required, check, what it must be). Others are
+# read with care where they are used (host, pid_start, error...).
+_FIELDS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
+    "id": (True, lambda v: type(v) is str, "a string"),
+    "name": (True, lambda v: type(v) is str, "a string"),
+    "created": (True, _finite, "a finite number"),
+    "status": (True, lambda v: type(v) is str, "a string"),
+    "ended": (False, lambda v: v is None or _finite(v), "a finite number or null"),
+    "params": (False, lambda v: type(v) is dict, "a JSON object"),
+    "pid": (False, lambda v: type(v) is int, "an integer"),
+}
 
 
 def _check_version(version: Any, where: str) -> None:
@@ -153,12 +209,31 @@ def _alive(pid: int, started: int | None) -> bool:
 
 def live_status(info: dict[str, Any]) -> str:
     """The status a reader should report: a 'running' run whose writer is gone crashed."""
-    status = info.get("status", "running")
+    status = info["status"]
     if status == "running" and info.get("host") == socket.gethostname():
-        pid = info.get("pid")
-        if isinstance(pid, int) and not _alive(pid, info.get("pid_start")):
+        pid = info.get("pid")  # an int if present: read_info checked it
+        if pid is not None and not _alive(pid, info.get("pid_start")):
             return "crashed"
     return status
+
+
+def remove_run(folder: Path) -> None:
+    """Delete the files a writer makes in ``folder`` (never others), then it if empty.
+
+    Raises
+    ------
+    OSError
+        If a file or the emptied folder could not be removed. A folder that still
+        holds other files, or is already gone, is no error.
+    """
+    # run.json first: without it the folder is no longer a run to any reader.
+    for name in (INFO_FILE, DATA_FILE, INFO_TMP):
+        (folder / name).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+            raise
 
 
 # -- the points file: writing -------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 import time
@@ -143,6 +144,37 @@ def test_ls_warns_about_a_corrupt_run_and_lists_the_rest(capsys, runs_folder):
     )
 
 
+def test_ls_warns_once_per_damaged_run_and_lists_the_rest(capsys, runs_folder):
+    """A run.json that is a folder, not UTF-8 or lacks a field: a warning line each; rest listed."""
+    make_run("good")
+    folder = make_run("a-folder").path / "run.json"
+    folder.unlink()
+    folder.mkdir()
+    (make_run("b-bytes").path / "run.json").write_bytes(b'{"name": "\xff"}')
+    missing = make_run("c-missing").path / "run.json"
+    info = json.loads(missing.read_text())
+    del info["name"]
+    missing.write_text(json.dumps(info))
+    status, out, err = run_cli(capsys, "ls")
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == ["name", "good"]
+    skipped = "hypertuner: warning: skipped run folder {!r}: cannot read its run.json ({})"
+    assert err.splitlines() == [
+        skipped.format(
+            str(folder.parent), f"{folder} is a folder, not a file; fix or remove the run folder"
+        ),
+        skipped.format(
+            str(runs_folder / "b-bytes"),
+            f"{runs_folder / 'b-bytes' / 'run.json'} is not UTF-8 text "
+            "(invalid start byte at byte 10); fix the file or remove the run folder",
+        ),
+        skipped.format(
+            str(missing.parent),
+            f"{missing}: 'name' is missing (it must be a string); "
+            "fix the file or remove the run folder",
+        ),
+    ]
+
+
 # -- show -------------------------------------------------------------------------------------
 
 
@@ -175,10 +207,11 @@ def test_show_describes_a_run(capsys):
 
 
 def test_show_of_a_run_without_params_or_points(capsys):
-    """A run with no params and no points says so."""
-    Logger(name="bare").close()
+    """A run with no params and no points yet says so."""
+    bare = Logger(name="bare")  # open: closing a run that logged nothing removes it
     lines = run_cli(capsys, "show", "bare")[1].splitlines()
     assert lines[-3:] == ["params    none", "", "no points yet"]
+    bare.close()
 
 
 def test_show_numbers_keep_nan_and_inf(capsys):
@@ -198,6 +231,33 @@ def test_show_of_a_missing_run(capsys, runs_folder):
     assert err == (
         "hypertuner: error: no run 'nope': it is neither a run folder nor the name of a run in "
         f"{str(runs_folder)!r}\n"
+    )
+
+
+def test_show_and_export_of_a_file_that_is_not_a_run(capsys, tmp_path, runs_folder):
+    """show or export of a regular file exits 1 with one line saying it is a file, not a run."""
+    path = tmp_path / "notes.txt"
+    path.write_text("not a run")
+    for argv in (("show", str(path)), ("export", str(path), "-o", "-")):
+        status, out, err = run_cli(capsys, *argv)
+        assert (status, out) == (1, "")
+        assert err == (
+            f"hypertuner: error: no run {str(path)!r}: it is a file, neither a run folder "
+            f"nor the name of a run in {str(runs_folder)!r}\n"
+        )
+
+
+def test_show_of_a_damaged_run_json(capsys):
+    """show of a run whose run.json lacks a field exits 1 with one line naming file and field."""
+    path = make_run("r").path / "run.json"
+    info = json.loads(path.read_text())
+    del info["created"]
+    path.write_text(json.dumps(info))
+    status, out, err = run_cli(capsys, "show", "r")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"hypertuner: error: {path}: 'created' is missing (it must be a finite number); "
+        "fix the file or remove the run folder\n"
     )
 
 
@@ -392,31 +452,13 @@ def test_a_points_file_of_another_kind_is_an_error(capsys):
 # -- demo -------------------------------------------------------------------------------------
 
 
-def test_demo_opens_the_quickstart(capsys, monkeypatch):
-    """demo starts JupyterLab on the quickstart notebook and passes on its exit status."""
-    calls = []
+def test_demo_takes_the_options_of_the_demo_module(capsys):
+    """`hypertuner demo` opens the quickstart like `python -m hypertuner.demo --lab`, same options.
 
-    def fake_open_quickstart():
-        calls.append(True)
-        return 0
-
-    monkeypatch.setattr("hypertuner.demo.open_quickstart", fake_open_quickstart)
-    assert run_cli(capsys, "demo")[0] == 0
-    assert calls == [True]
-    monkeypatch.setattr("hypertuner.demo.open_quickstart", lambda: 3)
-    assert run_cli(capsys, "demo")[0] == 3
-
-
-MISSING_NOTEBOOK = "the quickstart notebook is not installed with this copy of hypertuner"
-
-
-def test_demo_without_the_notebook(capsys, monkeypatch):
-    """If the quickstart notebook is not installed, demo says so with exit status 1."""
-
-    def missing():
-        raise FileNotFoundError(MISSING_NOTEBOOK)
-
-    monkeypatch.setattr("hypertuner.demo.open_quickstart", missing)
-    status, _, err = run_cli(capsys, "demo")
-    assert status == 1
-    assert err == f"hypertuner: error: {MISSING_NOTEBOOK}\n"
+    tests/test_demo.py starts it for real and stops it with Ctrl-C and SIGTERM.
+    """
+    status, out, _ = run_cli(capsys, "demo", "--help")
+    assert status == 0
+    for option in ("--folder FOLDER", "--port PORT", "--no-browser"):
+        assert option in out
+    assert "python -m hypertuner.demo --lab" in " ".join(out.split())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 import warnings
 from fractions import Fraction
 
@@ -301,7 +303,7 @@ def test_bad_steps_raise(step):
         InvalidStepError, match=re.escape("log(): step must be a finite number or None")
     ):
         logger.log({"a": 1.0}, step)
-    assert len(logger) == 0 or len(logger["a"]) == 0
+    assert len(logger) == 0  # nothing of the call is kept, not even its new key
 
 
 def test_steps_of_other_libraries_are_accepted():
@@ -349,6 +351,53 @@ def test_context_manager_closes_and_marks_errors_as_crashed():
     assert run.status == "crashed"
     assert run.info["error"] == "ZeroDivisionError: division by zero"
     assert run["a"].values.tolist() == [1.0]
+
+
+def test_a_run_that_never_logged_leaves_nothing_behind(runs_folder):
+    """Closing a logger that accepted no point removes its run folder; one point keeps it."""
+    with Logger():
+        pass
+    with pytest.raises(ZeroDivisionError):
+        with Logger():
+            1 / 0  # noqa: B018
+    refused = Logger()
+    with pytest.raises(InvalidValueError):
+        refused.log({"a": object()}, 0)
+    refused.close()
+    assert list(runs_folder.iterdir()) == []
+    with Logger() as kept:
+        kept.log({"a": 1.0}, 0)
+    assert list(runs_folder.iterdir()) == [kept.path]
+    assert sorted(p.name for p in kept.path.iterdir()) == ["points.htr", "run.json"]
+    assert hypertuner.load(kept.path)["a"].values.tolist() == [1.0]
+
+
+def test_removing_an_untouched_run_keeps_files_it_did_not_make():
+    """Only the files a logger makes are removed: others, and so the folder, stay."""
+    logger = Logger()
+    (logger.path / "checkpoint.pt").write_bytes(b"weights")
+    (logger.path / ".run.json.tmp").write_bytes(b"{")  # as a crash mid-rewrite leaves it
+    logger.close()
+    assert [p.name for p in logger.path.iterdir()] == ["checkpoint.pt"]
+    assert logger.closed and logger.status == "finished"
+
+
+def test_a_script_whose_first_log_raises_leaves_no_run_folder(tmp_path):
+    """A script dying on its first log() leaves an empty runs folder (the exit hook closes it)."""
+    script = (
+        "import sys, hypertuner\n"
+        "logger = hypertuner.Logger(dir=sys.argv[1])\n"
+        "logger.log({'a': object()})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "hypertuner.errors.InvalidValueError: log(): the value of 'a'" in result.stderr
+    assert list((tmp_path / "runs").iterdir()) == []
 
 
 def test_background_thread_flushes_without_close():

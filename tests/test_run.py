@@ -44,6 +44,26 @@ def test_load_accepts_a_file_inside_or_a_run_name():
         assert hypertuner.load(target).name == logger.name
 
 
+def test_load_of_a_regular_file_is_a_clear_error(tmp_path):
+    """load() of a file that is not a run's own file raises RunNotFoundError: a file, not a run."""
+    path = tmp_path / "notes.txt"
+    path.write_text("not a run")
+    with pytest.raises(RunNotFoundError) as info:
+        hypertuner.load(path)
+    assert str(info.value) == (
+        f"no run at {str(path)!r}: it is a file, not a run folder "
+        "(pass the folder that holds run.json, e.g. logger.path)"
+    )
+
+
+def test_a_run_name_wins_over_a_file_of_that_name(tmp_path, monkeypatch):
+    """load(name) opens the run of that name even when the working folder has a file so named."""
+    logger = make_run("r")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r").write_text("an export, say")
+    assert hypertuner.load("r").path == logger.path
+
+
 def test_points_are_read_only_when_asked_for():
     """Opening a run reads run.json only; the points file is read on first access."""
     logger = make_run()

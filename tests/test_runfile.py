@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import re
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,13 @@ from hypertuner._values import BOOL, NUMBER, TEXT
 def write_points(path, *records):
     """A points file with the current header and the given encoded records."""
     path.write_bytes(runfile.HEADER.pack(runfile.MAGIC, runfile.FORMAT_VERSION) + b"".join(records))
+
+
+def logged_run():
+    """A closed run with one point, and the path of its run.json."""
+    with hypertuner.Logger() as logger:
+        logger.log({"a": 1.0}, 0)
+    return logger.path / "run.json"
 
 
 def test_header_is_magic_then_version(tmp_path):
@@ -63,7 +73,7 @@ def test_chunk_layout_is_little_endian_columns():
 
 
 def test_reader_stops_at_a_torn_tail_and_resumes(tmp_path):
-    """A half-written record is not read; once completed, it is read from where the reader stopped."""
+    """A half-written record is not read; once completed, it is read from where reading stopped."""
     key = runfile.encode_key(0, "x", NUMBER)
     chunk = runfile.encode_chunk(0, NUMBER, np.array([1.0]), np.array([2.0]), np.array([3.0]))
     later = runfile.encode_chunk(0, NUMBER, np.array([4.0]), np.array([5.0]), np.array([6.0]))
@@ -104,15 +114,14 @@ def test_unknown_version_is_refused_with_a_clear_message(tmp_path):
 
 def test_run_json_of_unknown_version_is_refused():
     """load() refuses a run whose run.json has an unknown format version."""
-    logger = hypertuner.Logger()
-    logger.close()
-    info = json.loads((logger.path / "run.json").read_text())
+    path = logged_run()
+    info = json.loads(path.read_text())
     info["format"] = 2
-    (logger.path / "run.json").write_text(json.dumps(info))
+    path.write_text(json.dumps(info))
     with pytest.raises(
         RunFormatError, match="run format version 2, but this hypertuner reads version 1"
     ):
-        hypertuner.load(logger.path)
+        hypertuner.load(path.parent)
 
 
 def test_not_a_points_file(tmp_path):
@@ -136,11 +145,102 @@ def test_missing_run_is_a_clear_error(tmp_path):
         hypertuner.load(tmp_path)
 
 
+MISSING = object()
+FIX = "; fix the file or remove the run folder"
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("id", MISSING, "'id' is missing (it must be a string)"),
+        ("id", 7, "'id' must be a string (got 7 that is an int)"),
+        ("name", MISSING, "'name' is missing (it must be a string)"),
+        ("name", None, "'name' must be a string (got None that is a NoneType)"),
+        ("created", MISSING, "'created' is missing (it must be a finite number)"),
+        ("created", "soon", "'created' must be a finite number (got 'soon' that is a str)"),
+        ("created", True, "'created' must be a finite number (got True that is a bool)"),
+        ("created", math.nan, "'created' must be a finite number (got nan that is a float)"),
+        ("status", MISSING, "'status' is missing (it must be a string)"),
+        ("status", ["done"], "'status' must be a string (got ['done'] that is a list)"),
+        (
+            "ended",
+            "later",
+            "'ended' must be a finite number or null (got 'later' that is a str)",
+        ),
+        ("ended", math.inf, "'ended' must be a finite number or null (got inf that is a float)"),
+        ("params", [1, 2], "'params' must be a JSON object (got [1, 2] that is a list)"),
+        ("params", None, "'params' must be a JSON object (got None that is a NoneType)"),
+        ("pid", "123", "'pid' must be an integer (got '123' that is a str)"),
+        ("pid", 1.5, "'pid' must be an integer (got 1.5 that is a float)"),
+    ],
+)
+def test_run_json_fields_are_checked(field, value, problem):
+    """load() refuses a run.json lacking a field every reader needs, or of the wrong type."""
+    path = logged_run()
+    info = json.loads(path.read_text())
+    if value is MISSING:
+        del info[field]
+    else:
+        info[field] = value
+    path.write_text(json.dumps(info))  # NaN and Infinity as Python's json writes them
+    with pytest.raises(RunFormatError) as caught:
+        hypertuner.load(path.parent)
+    assert str(caught.value) == f"{path}: {problem}{FIX}"
+
+
+def test_a_run_json_with_only_the_required_fields_reads():
+    """id, name, created, status and format are enough: ended, params and pid may be left out."""
+    path = logged_run()
+    path.write_text('{"format": 1, "id": "x", "name": "n", "created": 5, "status": "finished"}')
+    run = hypertuner.load(path.parent)
+    assert (run.name, run.created, run.ended, run.status) == ("n", 5, None, "finished")
+    assert dict(run.params) == {} and run["a"].values.tolist() == [1.0]
+
+
+def test_a_run_json_that_is_a_folder_is_refused():
+    """load() of a run whose run.json is a folder raises RunFormatError naming it."""
+    path = logged_run()
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(RunFormatError) as caught:
+        hypertuner.load(path.parent)
+    assert str(caught.value) == f"{path} is a folder, not a file; fix or remove the run folder"
+
+
+def test_a_run_json_that_is_not_utf8_is_refused():
+    """load() of a run.json holding bytes that are not UTF-8 raises RunFormatError naming it."""
+    path = logged_run()
+    path.write_bytes(b'{"name": "caf\xe9"}')
+    with pytest.raises(RunFormatError) as caught:
+        hypertuner.load(path.parent)
+    assert str(caught.value) == (
+        f"{path} is not UTF-8 text (invalid continuation byte at byte 13){FIX}"
+    )
+
+
+def test_a_run_json_that_cannot_be_read_is_refused(monkeypatch):
+    """A run.json the system refuses to read raises RunFormatError with the system's reason."""
+    path = logged_run()
+    read_bytes = Path.read_bytes
+
+    def refuse(self):
+        # Tests run as root, which chmod cannot lock out: the refusal is simulated.
+        if self.name == "run.json":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(RunFormatError) as caught:
+        hypertuner.load(path.parent)
+    assert str(caught.value) == (
+        f"cannot read {path}: Permission denied; make it readable by this user"
+    )
+
+
 def test_run_json_is_replaced_atomically():
     """No temporary file is left beside run.json after it is rewritten."""
-    logger = hypertuner.Logger()
-    logger.close()
-    assert sorted(p.name for p in logger.path.iterdir()) == ["points.htr", "run.json"]
+    path = logged_run()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["points.htr", "run.json"]
 
 
 def test_writer_disk_usage_per_point():

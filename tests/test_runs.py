@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import hypertuner
-from hypertuner import HypertunerWarning, Logger, RunList
+from hypertuner import HypertunerWarning, Logger, ParamsError, RunList
 
 
 class Clock:
@@ -76,14 +76,44 @@ def test_filter_by_dotted_nested_params():
     assert [r.name for r in listed.filter(model={"hidden": 256, "act": "tanh"})] == ["wide"]
 
 
-def test_filter_with_unknown_param_matches_nothing():
-    """A param no run has matches no run, and a run lacking a param does not match it."""
+def test_filter_by_a_param_some_runs_lack():
+    """A run lacking a param that other runs have does not match it."""
     make_run("with", {"lr": 0.1, "seed": 1})
     make_run("without", {"lr": 0.1})
     listed = hypertuner.runs()
-    assert list(listed.filter(nope=1)) == []
-    assert list(listed.filter(**{"lr.sub": 1})) == []
     assert [r.name for r in listed.filter(seed=1)] == ["with"]
+    assert list(listed.filter(seed=2)) == []
+
+
+def test_filter_by_a_param_no_run_has_is_an_error():
+    """A param name no run has raises ParamsError (a ValueError) naming the known params."""
+    make_run("a", {"lr": 0.1, "model": {"hidden": 64}})
+    make_run("b", {"lr": 0.01, "seed": 1})
+    listed = hypertuner.runs()
+    with pytest.raises(ParamsError) as info:
+        listed.filter(lrr=0.01)
+    assert str(info.value) == "unknown parameter 'lrr'; known parameters: lr, model.hidden, seed"
+    assert isinstance(info.value, ValueError)
+    for name in ("model.width", "lr.sub", "hidden"):
+        with pytest.raises(ParamsError, match=f"^unknown parameter '{name}'; known parameters"):
+            listed.filter(**{name: 1})
+    with pytest.raises(ParamsError, match="unknown parameter 'nope'"):
+        listed.filter(lambda run: True, status="finished", lr=0.1, nope=1)
+
+
+def test_filter_knows_leaves_sections_and_status_but_checks_no_empty_list():
+    """Dotted leaves and whole sections are known params, status is no param; [] checks nothing."""
+    make_run("a", {"model": {"hidden": 64}})
+    make_run("bare")
+    listed = hypertuner.runs()
+    assert [r.name for r in listed.filter(**{"model.hidden": 64})] == ["a"]
+    assert [r.name for r in listed.filter(model={"hidden": 64})] == ["a"]
+    assert [r.name for r in listed.filter(status="finished")] == ["a", "bare"]
+    with pytest.raises(ParamsError) as info:
+        listed.filter(lambda run: run.name == "bare").filter(model={"hidden": 64})
+    assert str(info.value) == "unknown parameter 'model'; known parameters: none"
+    assert list(RunList().filter(lrr=0.01)) == []
+    assert list(listed.filter(status="running").filter(lrr=0.01)) == []
 
 
 def test_filter_does_not_confuse_true_with_one():
@@ -356,6 +386,7 @@ def test_refresh_picks_up_new_points_and_new_runs_reading_only_appended_bytes():
 def test_refresh_updates_the_status_of_runs_not_loaded():
     """refresh() re-reads run.json, so a run that finished reads as finished, points unread."""
     live = Logger(name="live")
+    live.log({"loss": 1.0}, 0)
     listed = hypertuner.runs()
     assert listed[0].status == "running"
     live.close()
@@ -379,6 +410,7 @@ def test_refresh_of_a_filtered_list_applies_its_test_again():
     """A filtered list's refresh() brings in new matching runs and lets go of others."""
     make_run("a", {"lr": 0.1})
     live = Logger(name="live", params={"lr": 0.01})
+    live.log({"loss": 1.0}, 0)
     listed = hypertuner.runs()
     running = listed.filter(status="running")
     small = listed.filter(lr=0.01)
@@ -424,24 +456,53 @@ def test_a_corrupt_run_json_is_skipped_with_a_warning(runs_folder):
     assert "is not valid JSON" in message
 
 
+FULL = '"format": 1, "id": "x", "name": "x", "status": "finished"'
+
+
 @pytest.mark.parametrize(
     "text, reason",
     [
-        ('{"format": 1, "name": "x"}', "(no 'created')"),
+        ('{"format": 1, "name": "x"}', ": 'id' is missing (it must be a string); "),
         (
-            '{"format": 1, "name": "x", "created": "soon"}',
-            "('created' must be a number and 'name' a string)",
+            "{" + FULL + ', "created": "soon"}',
+            ": 'created' must be a finite number (got 'soon' that is a str); ",
         ),
-        ("[1, 2]", "is not a hypertuner run description)"),
-        ('{"format": 99, "name": "x", "created": 1}', "upgrade hypertuner to read it)"),
+        ("{" + FULL + ', "created": 1, "params": [1]}', ": 'params' must be a JSON object "),
+        ("[1, 2]", " is not a hypertuner run description)"),
+        ('{"format": 99, "name": "x", "created": 1}', "; upgrade hypertuner to read it)"),
     ],
 )
 def test_a_damaged_run_json_is_skipped(text, reason):
     """run.json missing fields, of the wrong shape or from a newer format is skipped too."""
-    corrupt(make_run("bad").path, text)
+    path = make_run("good").path
+    bad = make_run("bad").path
+    corrupt(bad, text)
     with pytest.warns(HypertunerWarning) as caught:
-        assert list(hypertuner.runs()) == []
-    assert str(caught[0].message).endswith(reason)
+        assert [r.path for r in hypertuner.runs()] == [path]
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(
+        f"skipped run folder {str(bad)!r}: cannot read its run.json ({bad / 'run.json'}"
+    )
+    assert reason in message
+
+
+def test_a_run_json_that_is_a_folder_or_not_utf8_is_skipped():
+    """A run.json that is a folder, or not UTF-8, is skipped with a warning naming it."""
+    make_run("good")
+    folder = make_run("folder").path / "run.json"
+    folder.unlink()
+    folder.mkdir()
+    (make_run("latin").path / "run.json").write_bytes(b'{"name": "caf\xe9"}')
+    with pytest.warns(HypertunerWarning) as caught:
+        assert [r.name for r in hypertuner.runs()] == ["good"]
+    assert [str(w.message) for w in caught] == [
+        f"skipped run folder {str(folder.parent)!r}: cannot read its run.json "
+        f"({folder} is a folder, not a file; fix or remove the run folder)",
+        f"skipped run folder {str(folder.parent.parent / 'latin')!r}: cannot read its run.json "
+        f"({folder.parent.parent / 'latin' / 'run.json'} is not UTF-8 text "
+        "(invalid continuation byte at byte 13); fix the file or remove the run folder)",
+    ]
 
 
 def test_refresh_warns_about_a_corrupt_new_run():
