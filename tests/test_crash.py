@@ -45,7 +45,7 @@ record(0)  # also tells the parent that the run folder exists
 deadline = time.monotonic() + 60  # never outlive a parent that failed to kill us
 i = 0
 while True:
-    logger.log({"x": float(i), "t": "s%d" % i, "ok": i % 2 == 0}, i)
+    logger.log({"x": float(i), "t": f"s{i}", "ok": i % 2 == 0}, i)
     i += 1
     if i % 500 == 0:
         if logger.flush():
@@ -92,7 +92,7 @@ def check_prefix(run: hypertuner.Run) -> dict[str, int]:
             np.testing.assert_array_equal(series.values, expected)
         elif key == "t":
             assert series.kind == "text"
-            assert series.values.tolist() == ["s%d" % i for i in range(n)]
+            assert series.values.tolist() == [f"s{i}" for i in range(n)]
         else:
             assert series.kind == "bool"
             assert series.values.dtype == np.bool_
@@ -103,7 +103,7 @@ def check_prefix(run: hypertuner.Run) -> dict[str, int]:
 
 
 def test_sigkill_at_random_moments_leaves_a_flushed_prefix(tmp_path: Path) -> None:
-    """A writer killed with SIGKILL reopens as crashed, holding an intact prefix of at least every flushed point."""
+    """A writer killed by SIGKILL reopens as crashed, holding an intact prefix of all it flushed."""
     rng = random.Random(20240611)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -146,7 +146,7 @@ def test_sigkill_at_random_moments_leaves_a_flushed_prefix(tmp_path: Path) -> No
 def logged_run(tmp_path: Path, count: int = 300) -> hypertuner.Logger:
     logger = hypertuner.Logger(name="torn", dir=tmp_path, flush_every=60)
     for i in range(count):
-        logger.log({"x": float(i), "t": "s%d" % i, "ok": i % 2 == 0}, i)
+        logger.log({"x": float(i), "t": f"s{i}", "ok": i % 2 == 0}, i)
     logger.close()
     return logger
 
@@ -192,7 +192,7 @@ def torn_tail(kind: str) -> bytes:
     ],
 )
 def test_torn_tail_of_a_closed_run_keeps_every_earlier_point(tmp_path: Path, kind: str) -> None:
-    """Bytes appended after the last whole record of a closed run are ignored; all earlier points reopen."""
+    """Bytes after the last whole record of a closed run are ignored; all earlier points reopen."""
     logger = logged_run(tmp_path)
     data_file = logger.path / DATA_FILE
     with open(data_file, "ab") as handle:
@@ -206,12 +206,12 @@ def test_torn_tail_of_a_closed_run_keeps_every_earlier_point(tmp_path: Path, kin
 
 
 def test_truncated_points_file_reopens_with_the_whole_records_left(tmp_path: Path) -> None:
-    """A points file cut at any byte reopens with exactly the points of the records wholly before the cut."""
+    """A points file cut at any byte reopens with exactly the points of the records before it."""
     logger = hypertuner.Logger(name="cut", dir=tmp_path, flush_every=60)
     sizes = [logger._writer.size]  # noqa: SLF001 - the record boundaries are needed here
     for block in range(4):
         for i in range(block * 25, block * 25 + 25):
-            logger.log({"x": float(i), "t": "s%d" % i, "ok": i % 2 == 0}, i)
+            logger.log({"x": float(i), "t": f"s{i}", "ok": i % 2 == 0}, i)
         assert logger.flush()
         sizes.append(logger._writer.size)  # noqa: SLF001
     logger.close()

@@ -48,7 +48,7 @@ def expected_points() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     c = i[i >= 12000]
     return {
         "a": (i.astype(np.float64), i * 0.5),
-        "b": (b.astype(np.float64), np.array(["w%d" % j for j in b], dtype=object)),
+        "b": (b.astype(np.float64), np.array([f"w{j}" for j in b], dtype=object)),
         "d": (d.astype(np.float64), -d.astype(np.float64)),
         "c": (c.astype(np.float64), c % 3 == 0),
     }
@@ -73,7 +73,7 @@ def child_env() -> dict[str, str]:
 
 
 def test_follow_a_live_writer_to_exactly_its_points(tmp_path: Path) -> None:
-    """A reader refreshing while another process writes ends with exactly its points, reading each byte once."""
+    """A reader following a live writer ends with exactly its points, each byte read once."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     errors = tmp_path / "stderr.txt"
@@ -159,7 +159,7 @@ def appended_records() -> list[tuple[bytes, int]]:
     """Records to append by hand, each with the number of points it adds."""
     walls = np.full(30, 1.7e9)
     steps = np.arange(BASE, BASE + 30, dtype=np.float64)
-    texts = np.array(["late %d é" % i for i in range(20)], dtype=object)
+    texts = np.array([f"late {i} é" for i in range(20)], dtype=object)
     return [
         (encode_chunk(0, NUMBER, steps, walls, steps * 2), 30),
         (encode_key(1, "late", TEXT), 0),
@@ -192,7 +192,7 @@ def check_run(run: hypertuner.Run, a_points: int, late_points: int) -> None:
         late = run["late"]
         assert late.kind == "text"
         np.testing.assert_array_equal(late.steps, np.arange(late_points, dtype=np.float64))
-        assert late.values.tolist() == ["late %d é" % i for i in range(late_points)]
+        assert late.values.tolist() == [f"late {i} é" for i in range(late_points)]
     assert run.points == n + late_points
 
 
@@ -200,7 +200,7 @@ def check_run(run: hypertuner.Run, a_points: int, late_points: int) -> None:
 def test_refresh_keeps_points_before_a_torn_record_and_completes_it(
     tmp_path: Path, split: int
 ) -> None:
-    """refresh() over a half-written record keeps earlier points, then reads the record once it is whole."""
+    """refresh() over a half-written record keeps earlier points, then reads it once it is whole."""
     path = closed_run(tmp_path)
     run = hypertuner.load(path)
     assert run.points == BASE

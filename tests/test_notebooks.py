@@ -80,7 +80,7 @@ def test_html_export_shows_the_static_picture(quickstart):
 
 
 def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
-    """The compare notebook starts four trainers, follows them, and summarises four finished runs."""
+    """The compare notebook starts four trainers, follows them, summarises four finished runs."""
     shutil.copy(NOTEBOOKS / "compare.ipynb", tmp_path)
     notebook = nbformat.read(tmp_path / "compare.ipynb", as_version=4)
     client = nbclient.NotebookClient(

@@ -90,11 +90,11 @@ def test_missing_attribute_names_field_and_known_fields() -> None:
     with pytest.raises(
         AttributeError, match=re.escape("Params has no field 'lrr'; known fields: lr, model")
     ):
-        Params({"lr": 0.01, "model": {}}).lrr
+        _ = Params({"lr": 0.01, "model": {}}).lrr
     with pytest.raises(
         AttributeError, match=re.escape("Params has no field 'x'; known fields: none")
     ):
-        Params().x
+        _ = Params().x
 
 
 def test_setting_or_deleting_an_attribute_is_refused() -> None:
