@@ -21,7 +21,8 @@ from .errors import (
 )
 from .logger import Logger
 from .params import Params, params
-from .run import Run, RunList, load, runs
+from .run import Run, load
+from .runlist import RunList, runs
 from .series import Series
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._notebook import in_notebook
 from .params import Params
-from .runfile import live_status
+from .runinfo import live_status
 from .series import SeriesMap
 
 __all__ = ["RunBase", "runs_dir"]

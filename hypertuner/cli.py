@@ -32,7 +32,8 @@ from ._base import runs_dir
 from ._table import format_duration, format_number, format_table, format_text, format_time
 from ._version import __version__
 from .errors import HypertunerError, RunNotFoundError
-from .run import Run, duration, load, runs
+from .run import Run, load
+from .runlist import duration, runs
 
 __all__ = ["main"]
 

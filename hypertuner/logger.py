@@ -42,16 +42,8 @@ from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
 from .params import coerce as _coerce_params
 from .params import current as _current_params
-from .runfile import (
-    DATA_FILE,
-    FORMAT_VERSION,
-    RunWriter,
-    chunk_parts,
-    key_parts,
-    process_start,
-    remove_run,
-    write_info,
-)
+from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, chunk_parts, key_parts
+from .runinfo import process_start, remove_run, write_info
 from .series import Series
 
 __all__ = ["Logger"]

@@ -16,7 +16,8 @@ import pytest
 
 import hypertuner
 from hypertuner._values import NUMBER
-from hypertuner.runfile import DATA_FILE, INFO_FILE, encode_chunk
+from hypertuner.runfile import DATA_FILE, encode_chunk
+from hypertuner.runinfo import INFO_FILE
 
 KEYS = ("x", "t", "ok")
 

@@ -13,7 +13,8 @@ import pytest
 
 import hypertuner
 from hypertuner._values import NUMBER, TEXT
-from hypertuner.runfile import DATA_FILE, INFO_FILE, encode_chunk, encode_key
+from hypertuner.runfile import DATA_FILE, encode_chunk, encode_key
+from hypertuner.runinfo import INFO_FILE
 
 TOTAL = 20_000
 

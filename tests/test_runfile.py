@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import hypertuner
-from hypertuner import RunFormatError, RunNotFoundError, runfile
+from hypertuner import RunFormatError, RunNotFoundError, runfile, runreader
 from hypertuner._values import BOOL, NUMBER, TEXT
 
 
@@ -51,7 +51,7 @@ def test_records_round_trip_all_kinds(tmp_path):
         runfile.encode_chunk(1, BOOL, steps, walls, np.array([True, False, True])),
         runfile.encode_chunk(2, TEXT, steps, walls, ["", "ünïcode", "a\nb"]),
     )
-    reader = runfile.RunReader(tmp_path / "p.htr")
+    reader = runreader.RunReader(tmp_path / "p.htr")
     new_keys, chunks = reader.read()
     assert new_keys == [0, 1, 2]
     assert reader.keys == {0: ("loss", NUMBER), 1: ("ok", BOOL), 2: ("note ✓", TEXT)}
@@ -78,7 +78,7 @@ def test_reader_stops_at_a_torn_tail_and_resumes(tmp_path):
     chunk = runfile.encode_chunk(0, NUMBER, np.array([1.0]), np.array([2.0]), np.array([3.0]))
     later = runfile.encode_chunk(0, NUMBER, np.array([4.0]), np.array([5.0]), np.array([6.0]))
     write_points(tmp_path / "p.htr", key, chunk, later[:10])
-    reader = runfile.RunReader(tmp_path / "p.htr")
+    reader = runreader.RunReader(tmp_path / "p.htr")
     _, chunks = reader.read()
     assert [c.values.tolist() for c in chunks] == [[3.0]]
     stopped_at = reader.offset
@@ -97,7 +97,7 @@ def test_reader_stops_at_a_bad_checksum(tmp_path):
     )
     chunk[-1] ^= 0xFF
     write_points(tmp_path / "p.htr", key, bytes(chunk))
-    new_keys, chunks = runfile.RunReader(tmp_path / "p.htr").read()
+    new_keys, chunks = runreader.RunReader(tmp_path / "p.htr").read()
     assert new_keys == [0] and chunks == []
 
 
@@ -109,7 +109,7 @@ def test_unknown_version_is_refused_with_a_clear_message(tmp_path):
         "only; upgrade hypertuner to read it"
     )
     with pytest.raises(RunFormatError, match=re.escape(message)):
-        runfile.RunReader(tmp_path / "p.htr").read()
+        runreader.RunReader(tmp_path / "p.htr").read()
 
 
 def test_run_json_of_unknown_version_is_refused():
@@ -128,13 +128,13 @@ def test_not_a_points_file(tmp_path):
     """A file without the magic is refused."""
     (tmp_path / "p.htr").write_bytes(b"PK\x03\x04 something else")
     with pytest.raises(RunFormatError, match="is not a hypertuner points file"):
-        runfile.RunReader(tmp_path / "p.htr").read()
+        runreader.RunReader(tmp_path / "p.htr").read()
 
 
 def test_header_being_written_reads_as_empty(tmp_path):
     """A points file holding only part of its header has no points yet."""
     (tmp_path / "p.htr").write_bytes(runfile.MAGIC[:5])
-    assert runfile.RunReader(tmp_path / "p.htr").read() == ([], [])
+    assert runreader.RunReader(tmp_path / "p.htr").read() == ([], [])
 
 
 def test_missing_run_is_a_clear_error(tmp_path):

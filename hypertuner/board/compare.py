@@ -22,7 +22,8 @@ from ipywidgets import HTML, VBox
 
 from .._resources import resource
 from ..errors import HypertunerWarning
-from ..run import Run, duration, flat_params, runs
+from ..run import Run
+from ..runlist import duration, flat_params, runs
 from .board import Board, color
 
 __all__ = ["Compare", "RunsTable"]
