@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,10 @@ class RunBase(SeriesMap):
     def ended(self) -> float | None:
         """When the run was closed, in seconds since the epoch, or None."""
         return self._info.get("ended")
+
+    def now(self) -> float:
+        """The time by this run's clock, in seconds since the epoch (a Logger's is injectable)."""
+        return time.time()
 
     @property
     def info(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import InvalidStepError, InvalidValueError
@@ -16,11 +17,14 @@ from .errors import InvalidStepError, InvalidValueError
 __all__ = [
     "BOOL",
     "FAST_KINDS",
+    "FAST_TEXT_CHARS",
     "INT_LIMIT",
     "KIND_NAMES",
     "KIND_PHRASES",
+    "MAX_TEXT_BYTES",
     "NUMBER",
     "TEXT",
+    "check_name",
     "describe",
     "flatten",
     "normalise",
@@ -38,6 +42,13 @@ ACCEPTED = "a number, a bool, a str, or a numpy/tensor scalar"
 
 # Beyond this an int cannot be held by a float64 at all.
 INT_LIMIT = 2**1023
+
+# The longest text value one record of the run file holds, in UTF-8 bytes (the same
+# bound as runfile.MAX_TEXT_BYTES: a quarter gigabyte less a point's framing).
+MAX_TEXT_BYTES = (1 << 28) - 9 - 24
+# A str of at most this many characters is within MAX_TEXT_BYTES whatever it holds
+# (UTF-8 takes at most 4 bytes a character), so the fast path checks only its length.
+FAST_TEXT_CHARS = MAX_TEXT_BYTES // 4
 
 
 def describe(value: Any) -> str:
@@ -61,6 +72,8 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
     """
     kind = FAST_KINDS.get(type(value))
     if kind is not None and type(value) is not int:
+        if kind == TEXT and len(value) > FAST_TEXT_CHARS:
+            _check_text(key, value)
         return kind, value
     if value is None:
         raise InvalidValueError(
@@ -69,27 +82,65 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
     if isinstance(value, bool):
         return BOOL, bool(value)
     if isinstance(value, str):
-        return TEXT, str(value)
-    if isinstance(value, numbers.Integral):
-        return NUMBER, _int_value(key, value)
-    if isinstance(value, numbers.Real):
-        return NUMBER, float(value)
+        text = str(value)
+        if len(text) > FAST_TEXT_CHARS:
+            _check_text(key, text)
+        return TEXT, text
+    if getattr(getattr(value, "dtype", None), "kind", None) in ("m", "M"):
+        # numpy's timedelta64 counts as an integer to Python; neither it nor a
+        # datetime64 has a unit-free value to plot.
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a duration or a date (got {describe(value)}); "
+            "log a number, such as seconds: value / np.timedelta64(1, 's')."
+        )
+    try:
+        if isinstance(value, numbers.Integral):
+            return NUMBER, _int_value(key, value)
+        if isinstance(value, numbers.Real):
+            return NUMBER, float(value)
+    except InvalidValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a user type's __int__/__float__ may raise anything
+        raise InvalidValueError(
+            f"log(): the value of {key!r} must be {ACCEPTED} "
+            f"(got {describe(value)}; converting it failed: {type(exc).__name__}: {exc})."
+        ) from None
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, (list, tuple, dict, set)):
         # numpy scalars, 0-d arrays, torch/jax tensors: all expose .item()
         # and none needs to be imported to be read this way.
         try:
             plain = item()
-        except (ValueError, RuntimeError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever .item() raises, the call is refused
             raise InvalidValueError(
                 f"log(): the value of {key!r} must be {ACCEPTED} "
-                f"(got {describe(value)}; .item() failed: {exc})."
+                f"(got {describe(value)}; .item() failed: {type(exc).__name__}: {exc})."
             ) from None
         if plain is not value and type(plain) in (int, float, bool, str):
             return normalise(key, plain)
     raise InvalidValueError(
         f"log(): the value of {key!r} must be {ACCEPTED} (got {describe(value)})."
     )
+
+
+def _check_text(key: str, text: str) -> None:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_TEXT_BYTES:
+        raise InvalidValueError(
+            f"log(): the text of {key!r} is {size:,} bytes long; a text value may be at most "
+            f"{MAX_TEXT_BYTES:,} bytes (256 MiB). Save it to a file and log its path."
+        )
+
+
+def check_name(key: str) -> None:
+    """Refuse a key that cannot be written as UTF-8 (a lone surrogate, say)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidValueError(
+            f"log(): the key {key!r} is not valid Unicode text ({exc.reason} at "
+            f"character {exc.start}); keys must encode as UTF-8."
+        ) from None
 
 
 def _int_value(key: str, value: Any) -> float:
@@ -126,19 +177,32 @@ def normalise_step(step: Any) -> float:
     return value
 
 
-def flatten(values: dict, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts into ``parent/child`` keys, checking every key is a string."""
-    flat: dict[str, Any] = {}
+def flatten(values: Any, prefix: str = "", flat: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Flatten nested mappings into ``parent/child`` keys, checking every key is a string.
+
+    Raises
+    ------
+    InvalidValueError
+        For a key that is not a non-empty str, an empty nested dict, or one name
+        given twice (``{"a": {"b": 1}, "a/b": 2}``: one value would be lost).
+    """
+    if flat is None:
+        flat = {}
     for key, value in values.items():
         if type(key) is not str and not isinstance(key, str):
             raise InvalidValueError(f"log(): keys must be non-empty strings (got {describe(key)}).")
         if not key:
             raise InvalidValueError("log(): keys must be non-empty strings (got '').")
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             if not value:
                 raise InvalidValueError(f"log(): the value of {name!r} is an empty dict.")
-            flat.update(flatten(value, name + "/"))
+            flatten(value, name + "/", flat)
+        elif name in flat:
+            raise InvalidValueError(
+                f"log(): {name!r} is given twice, as a nested dict and as a '/' name; "
+                "give it once, or one of the two values would be lost."
+            )
         else:
             flat[str(name)] = value
     return flat

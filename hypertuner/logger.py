@@ -6,11 +6,15 @@ in C, and its values are queued as a tuple. The queue is drained into the column
 :class:`~hypertuner.series.Series` in blocks (when a reader asks, when it grows long,
 and before every flush), and a background thread appends what is new to the run
 file at least once per ``flush_every`` seconds.
+
+Everything the logger knows of one key lives in one :class:`_Key` record, and
+everything it knows of one call shape in one cache entry; both are only ever
+changed under one lock, so threads that log at once cannot define a key twice or
+let two kinds into one series.
 """
 
 from __future__ import annotations
 
-import atexit
 import math
 import os
 import random
@@ -26,13 +30,16 @@ from typing import Any
 
 import numpy as np
 
+from . import _process
 from ._base import RunBase, runs_dir
 from ._notebook import in_notebook
 from ._values import (
     FAST_KINDS,
+    FAST_TEXT_CHARS,
     INT_LIMIT,
     KIND_PHRASES,
     TEXT,
+    check_name,
     describe,
     flatten,
     normalise,
@@ -42,9 +49,9 @@ from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
 from .params import coerce as _coerce_params
 from .params import current as _current_params
-from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, chunk_parts, key_parts
+from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, WriteFailed, chunk_records, key_parts
 from .runinfo import process_start, remove_run, write_info
-from .series import Series
+from .series import Series, SeriesView
 
 __all__ = ["Logger"]
 
@@ -67,14 +74,25 @@ _NOUNS = (
     "lynx marten newt ocelot otter panda puffin quail raven seal stoat tapir toucan "
     "walrus wombat yak zebra"
 ).split()
+# Names are drawn from a generator of our own: a user who seeded `random` must get
+# the same numbers whether or not a Logger was made in between.
+_names = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_names.seed)  # forked children name runs apart
 
-_open_loggers: set[Logger] = set()
 
+class _Key:
+    """One key: its series, kind and id, and how much of it is on disk."""
 
-@atexit.register
-def _close_open_loggers() -> None:
-    for logger in list(_open_loggers):
-        logger.close()
+    __slots__ = ("name", "kind", "id", "series", "flushed", "defined")
+
+    def __init__(self, name: str, kind: int, key_id: int, series: Series) -> None:
+        self.name = name
+        self.kind = kind
+        self.id = key_id
+        self.series = series
+        self.flushed = 0  # points already on disk
+        self.defined = False  # its key record already on disk
 
 
 class Logger(RunBase):
@@ -94,6 +112,9 @@ class Logger(RunBase):
     display : bool, optional
         Show the live board in the current notebook cell. By default it is shown in
         a notebook and never elsewhere (outside a notebook no widget code is loaded).
+    clock, timer : callable, optional
+        The wall clock points and ``run.json`` record (``time.time``), and the
+        monotonic clock that schedules redraws (``time.monotonic``); tests move them.
 
     Notes
     -----
@@ -119,17 +140,24 @@ class Logger(RunBase):
         flush_every: float = 1.0,
         display: bool | None = None,
         clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not (isinstance(flush_every, (int, float)) and flush_every > 0):
+        if not (
+            type(flush_every) in (int, float)
+            and math.isfinite(flush_every)
+            and 0 < flush_every <= threading.TIMEOUT_MAX
+        ):
             raise ValueError(
-                f"flush_every must be a positive number of seconds (got {flush_every!r})"
+                "flush_every must be a positive, finite number of seconds, at most "
+                f"threading.TIMEOUT_MAX (got {flush_every!r})"
             )
         if params is None:
             current = _current_params()
             params_dict = current.to_dict() if current is not None else {}
         else:
             params_dict = _coerce_params(params)
-        self._clock = clock
+        self._clock = clock  # wall time: what points and run.json record
+        self._timer = timer  # monotonic: what schedules redraws
         now = clock()
         self._path = _new_run_folder(runs_dir(dir), name, now)
         self._info = {
@@ -149,31 +177,32 @@ class Logger(RunBase):
         write_info(self._path, self._info)
         self._writer = RunWriter(self._path / DATA_FILE)
 
-        self._series: dict[str, Series] = {}
-        self._kinds: dict[str, int] = {}
-        self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        # keys tuple -> (the same tuple, value types, positions of ints): calls seen before
-        self._schemas: dict[
-            tuple[str, ...], tuple[tuple[str, ...], tuple[type, ...], tuple[int, ...]]
-        ] = {}
-        self._ids: dict[str, int] = {}
-        self._flushed: list[int] = []  # per key id: points already on disk
-        self._defined: list[bool] = []  # per key id: key record already on disk
+        self._keys: dict[str, _Key] = {}  # name -> record, in the order keys were defined
+        self._series = SeriesView(self._keys)  # what the read API (SeriesMap) looks at
+        # A call shape seen before: keys tuple -> (its records, value types, positions
+        # of ints, positions of texts). The records tuple is shared by every call of
+        # that shape, so the drain groups calls by its identity.
+        self._shapes: dict[tuple[str, ...], tuple[tuple[_Key, ...], Any, tuple, tuple]] = {}
+        self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
         self._queue: list[tuple] = []  # calls not yet moved into the series
-        self._lock = threading.RLock()  # guards draining the queue into the series
+        self._lock = threading.RLock()  # guards the records, the shapes and the drain
         self._flush_lock = threading.Lock()  # one flush at a time
+        self._end_lock = threading.Lock()  # one close, from whichever thread ends the run
         self._closed = False
+        self._detached = False  # a copy in a forked child: never touches the run
         self._disk_warned = False
+        self._flush_warned = False
+        self._owner = threading.current_thread()
         self._flush_every = float(flush_every)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"hypertuner-flush-{self.name}", daemon=True
         )
-        # Live boards: log() calls them when the wall clock passes _redraw_at.
+        # Live boards: log() calls them when the monotonic clock passes _redraw_at.
         self._listeners: list[Callable[[bool], Any]] = []
         self._redraw_at = math.inf
         self._display_warned = False
-        _open_loggers.add(self)
+        _process.register(self)
         self._thread.start()
         if display or (display is None and in_notebook()):
             try:
@@ -209,7 +238,8 @@ class Logger(RunBase):
             If the logger was closed.
         """
         if self._closed:
-            raise RunClosedError(f"log(): run {self.name!r} is closed; create a new Logger")
+            self._refuse()
+            return
         # The step first: a call that fails must not have defined its new keys.
         wall = self._clock()
         if step is None:
@@ -219,69 +249,91 @@ class Logger(RunBase):
         if type(values) is dict:
             # The fast path: a call whose keys, in this order, and value types were
             # seen and accepted before needs no per-value Python work at all.
-            keys = tuple(values)
             row = tuple(values.values())
-            schema = self._schemas.get(keys)
+            shape = self._shapes.get(tuple(values))
             if (
-                schema is None
-                or schema[1] != tuple(map(type, row))
-                or (schema[2] and not _ints_fit(row, schema[2]))
+                shape is None
+                or shape[1] != tuple(map(type, row))
+                or (shape[2] and not _ints_fit(row, shape[2]))
+                or (shape[3] and not _texts_fit(row, shape[3]))
             ):
-                keys, row = self._admit(values)
+                records, row = self._admit(values)
             else:
-                keys = schema[0]  # the shared tuple: the drain groups calls by identity
+                records = shape[0]
         else:
-            keys, row = self._admit(values)
+            records, row = self._admit(values)
         queue = self._queue
-        queue.append((keys, step, wall, row))
+        queue.append((records, step, wall, row))
         if len(queue) >= DRAIN_AT:
             self._drain()
-        if wall >= self._redraw_at:
-            self._redraw(wall)
+        redraw_at = self._redraw_at
+        if redraw_at != math.inf and self._timer() >= redraw_at:
+            self._redraw()
 
-    def _admit(self, values: Any) -> tuple[tuple[str, ...], tuple]:
+    def _refuse(self) -> None:
+        if not self._detached:
+            raise RunClosedError(f"log(): run {self.name!r} is closed; create a new Logger")
+        if not self._detached_warned:
+            self._detached_warned = True
+            warnings.warn(
+                f"log() in a forked child process (pid {os.getpid()}) does nothing: run "
+                f"{self.name!r} belongs to the parent process (pid {self._info['pid']}). "
+                "Log from the parent, or make a new Logger in the child.",
+                HypertunerWarning,
+                stacklevel=3,
+            )
+
+    def _admit(self, values: Any) -> tuple[tuple[_Key, ...], tuple]:
         """The slow path of log(): flatten, normalise, check kinds, define new keys.
 
-        Returns the call's keys and values; remembers its schema when the values
-        were plain Python types, so the next call like it takes the fast path.
+        Returns the call's key records and values; remembers its shape when the
+        values were plain Python types, so the next call like it takes the fast path.
+        The kind check and the definition happen under one lock: two threads that log
+        a new key at once define it once, and the second sees the first's kind.
         """
         if not isinstance(values, Mapping):
             raise InvalidValueError(
                 f"log() takes a dict of name -> value (got {type(values).__name__}); "
                 "e.g. logger.log({'loss': 0.25}, step)"
             )
-        flat = flatten(dict(values))
+        flat = flatten(values)
         plain: dict[str, Any] = {}
-        new: dict[str, int] = {}
+        kinds: dict[str, int] = {}
         for key, value in flat.items():
-            kind, plain[key] = normalise(key, value)
-            known = self._kinds.get(key, new.get(key))
-            if known is None:
-                new[key] = kind
-            elif known != kind:
-                raise InvalidValueError(
-                    f"log(): {key!r} was first logged as {KIND_PHRASES[known]}, so its "
-                    f"values must stay {KIND_PHRASES[known]} (got {describe(value)})."
-                )
+            kinds[key], plain[key] = normalise(key, value)
         with self._lock:
-            for key, kind in new.items():
-                self._define(key, kind)
-            keys = tuple(plain)
-            keys = self._interned.setdefault(keys, keys)  # the drain groups by identity
-            if type(values) is dict and tuple(values) == keys:
-                types = tuple(map(type, flat.values()))
-                if all(FAST_KINDS.get(t) == self._kinds[k] for k, t in zip(keys, types)):
-                    ints = tuple(i for i, t in enumerate(types) if t is int)
-                    self._schemas[keys] = (keys, types, ints)
-        return keys, tuple(plain.values())
+            for key, kind in kinds.items():
+                known = self._keys.get(key)
+                if known is None:
+                    check_name(key)
+                elif known.kind != kind:
+                    raise InvalidValueError(
+                        f"log(): {key!r} was first logged as {KIND_PHRASES[known.kind]}, so "
+                        f"its values must stay {KIND_PHRASES[known.kind]} "
+                        f"(got {describe(flat[key])})."
+                    )
+            for key, kind in kinds.items():
+                if key not in self._keys:
+                    self._define(key, kind)
+            names = tuple(plain)
+            shape = self._shapes.get(names)
+            if shape is None:
+                types = None
+                if type(values) is dict and tuple(values) == names:
+                    types = tuple(map(type, flat.values()))
+                    if not all(FAST_KINDS.get(t) == kinds[k] for k, t in zip(names, types)):
+                        types = None  # numpy scalars and the like: always the slow path
+                shape = (
+                    tuple(self._keys[k] for k in names),
+                    types,
+                    () if types is None else tuple(i for i, t in enumerate(types) if t is int),
+                    () if types is None else tuple(i for i, t in enumerate(types) if t is str),
+                )
+                self._shapes[names] = shape
+        return shape[0], tuple(plain.values())
 
     def _define(self, key: str, kind: int) -> None:
-        # Bookkeeping first: a flush that sees the series must find its id.
-        self._ids[key] = len(self._flushed)
-        self._flushed.append(0)
-        self._defined.append(False)
-        self._series[key] = Series(key, kind, sync=self._sync)
-        self._kinds[key] = kind
+        self._keys[key] = _Key(key, kind, len(self._keys), Series(key, kind, sync=self._sync))
 
     def _drain(self) -> None:
         """Move queued calls into the series, in runs of calls that share their keys."""
@@ -293,33 +345,33 @@ class Logger(RunBase):
             # the lock, so the first len(batch) entries are exactly the ones copied.
             batch = queue[:]
             del queue[: len(batch)]
-            keys_column, steps, walls, rows = zip(*batch)
-            first = keys_column[0]
-            if keys_column.count(first) == len(keys_column):
+            shapes, steps, walls, rows = zip(*batch)
+            first = shapes[0]
+            if shapes.count(first) == len(shapes):
                 # The usual case: every call logged the same keys.
                 self._store(first, steps, walls, rows)
                 return
             start = 0
             for i in range(1, len(batch) + 1):
-                if i == len(batch) or keys_column[i] is not keys_column[start]:
+                if i == len(batch) or shapes[i] is not shapes[start]:
                     end = i
-                    self._store(
-                        keys_column[start], steps[start:end], walls[start:end], rows[start:end]
-                    )
+                    self._store(shapes[start], steps[start:end], walls[start:end], rows[start:end])
                     start = i
 
-    def _store(self, keys: tuple[str, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
+    def _store(self, records: tuple[_Key, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
         step_array = np.array(steps, np.float64)
         wall_array = np.array(walls, np.float64)
         columns: Any
-        if any(self._kinds[key] == TEXT for key in keys):
+        if any(record.kind == TEXT for record in records):
             columns = zip(*rows)
         else:
             # All numbers and bools: one C-level pass over the whole block.
-            flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * len(keys))
-            columns = flat.reshape(len(rows), len(keys)).T
-        for key, column in zip(keys, columns):
-            self._series[key].extend(step_array, wall_array, column)
+            flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * len(records))
+            columns = flat.reshape(len(rows), len(records)).T
+        dirty = self._dirty
+        for record, column in zip(records, columns):
+            record.series.extend(step_array, wall_array, column)
+            dirty[record.id] = record
 
     _sync = _drain  # readers see every point logged so far
 
@@ -334,10 +386,12 @@ class Logger(RunBase):
     def _watch(self, redraw: Callable[[bool], Any]) -> None:
         """Call ``redraw(final)`` from log() every REDRAW_EVERY seconds and on close."""
         self._listeners.append(redraw)
-        self._redraw_at = self._clock()
+        self._redraw_at = self._timer()
 
-    def _redraw(self, now: float, final: bool = False) -> None:
-        started = time.perf_counter()
+    def _redraw(self, final: bool = False) -> None:
+        # Scheduled on the monotonic clock: a wall clock stepped back by NTP must not
+        # hold redraws back until it catches up.
+        started = self._timer()
         try:
             for redraw in self._listeners:
                 redraw(final)
@@ -353,9 +407,9 @@ class Logger(RunBase):
                     stacklevel=3,
                 )
             return
-        cost = time.perf_counter() - started
+        cost = self._timer() - started
         # A slow redraw (a huge run) waits longer, so drawing stays a small share of the loop.
-        self._redraw_at = now + max(REDRAW_EVERY, 4 * cost)
+        self._redraw_at = started + max(REDRAW_EVERY, 4 * cost)
 
     # -- flushing -----------------------------------------------------------------
 
@@ -364,48 +418,84 @@ class Logger(RunBase):
 
         A refusal warns once (``HypertunerWarning``) and keeps the points in
         memory; the next flush retries. It never raises into the training loop.
+        Only keys with new points are visited, so a flush costs what is new. In a
+        forked child it does nothing and returns False (see :class:`Logger`).
         """
+        if self._detached:
+            return False
         self._drain()
         with self._flush_lock:
             with self._lock:
-                series_now = list(self._series.items())
-            parts: list = []
-            done: list[tuple[int, int]] = []
-            for key, series in series_now:
-                key_id = self._ids[key]
-                start = self._flushed[key_id]
-                steps, walls, values = series.since(start)
-                if not self._defined[key_id]:
-                    parts += key_parts(key_id, key, series._kind)
-                if len(steps):
-                    parts += chunk_parts(key_id, series._kind, steps, walls, values)
-                done.append((key_id, start + len(steps)))
-            if not parts:
-                return True
+                dirty = [self._dirty[key_id] for key_id in sorted(self._dirty)]
+                self._dirty.clear()
             try:
-                self._writer.append(parts)
-            except OSError as exc:
-                if not self._disk_warned:
-                    self._disk_warned = True
+                return self._write(dirty)
+            except Exception as exc:  # noqa: BLE001 - keep the points, say so once
+                self._mark_dirty(dirty)
+                if not self._flush_warned:
+                    self._flush_warned = True
                     warnings.warn(
-                        f"hypertuner could not write run {self.name!r} to {self._path}: "
-                        f"{exc}. Its points are kept in memory and the write is retried "
-                        "at every flush.",
+                        f"hypertuner could not write run {self.name!r}: {type(exc).__name__}: "
+                        f"{exc}. Its points are kept in memory and every flush tries again.",
                         HypertunerWarning,
                         stacklevel=2,
                     )
                 return False
-            self._disk_warned = False
-            for key_id, count in done:
-                self._flushed[key_id] = count
-                self._defined[key_id] = True
+
+    def _write(self, dirty: list[_Key]) -> bool:
+        # Each record, with what it puts on disk: a key's definition (None) or its
+        # points up to a count. Records that land whole count even if a later one
+        # fails: a follower may have read them, so they are never written again.
+        records: list[list] = []
+        landing: list[tuple[_Key, int | None]] = []
+        for record in dirty:
+            if not record.defined:
+                records.append(key_parts(record.id, record.name, record.kind))
+                landing.append((record, None))
+            count = record.flushed
+            steps, walls, values = record.series.since(count)
+            for parts, points in chunk_records(record.id, record.kind, steps, walls, values):
+                count += points
+                records.append(parts)
+                landing.append((record, count))
+        if not records:
             return True
+        try:
+            self._writer.append(records)
+            landed, failure = len(records), None
+        except WriteFailed as exc:
+            landed, failure = exc.records, exc
+        for record, count in landing[:landed]:
+            if count is None:
+                record.defined = True
+            else:
+                record.flushed = count
+        if failure is None:
+            self._disk_warned = self._flush_warned = False
+            return True
+        self._mark_dirty(dirty)
+        if not self._disk_warned:
+            self._disk_warned = True
+            warnings.warn(
+                f"hypertuner could not write run {self.name!r} to {self._path}: "
+                f"{failure.cause}. Its points are kept in memory and the write is retried "
+                "at every flush.",
+                HypertunerWarning,
+                stacklevel=3,
+            )
+        return False
+
+    def _mark_dirty(self, records: list[_Key]) -> None:
+        with self._lock:
+            for record in records:
+                if not record.defined or record.flushed < len(record.series):
+                    self._dirty[record.id] = record
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self._flush_every):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the thread must outlive any one failure
+            except Exception:  # noqa: BLE001 - flush() warned; the thread must live on
                 pass
 
     # -- closing ------------------------------------------------------------------
@@ -417,9 +507,16 @@ class Logger(RunBase):
         warning says so; the run on disk still reopens with what it holds. A run
         that never accepted a point is removed instead (see :class:`Logger`).
         """
-        if self._closed:
-            return
-        self._closed = True
+        self._end(status, None)
+
+    def _end(self, status: str, error: BaseException | None) -> None:
+        """Close with ``status``, recording ``error`` (the exception that ended the run)."""
+        with self._end_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if error is not None:
+            self._info["error"] = f"{type(error).__name__}: {error}"[:1000]
         self._stop.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()
@@ -428,7 +525,7 @@ class Logger(RunBase):
         self._info["status"] = status if flushed else "crashed"
         self._info["ended"] = self._clock()
         try:
-            if self._ids:
+            if self._keys:
                 write_info(self._path, self._info)
             else:
                 # No key was ever defined, so no point accepted: an empty run folder
@@ -437,38 +534,74 @@ class Logger(RunBase):
         except OSError as exc:
             doing = (
                 f"mark run {self.name!r} {status}"
-                if self._ids
+                if self._keys
                 else f"remove empty run {self.name!r}"
             )
             warnings.warn(
                 f"hypertuner could not {doing}: {exc}",
                 HypertunerWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        _open_loggers.discard(self)
+        _process.unregister(self)
         if self._listeners:
-            self._redraw(self._clock(), final=True)
+            self._redraw(final=True)
+
+    def _detach(self) -> None:
+        """In a forked child: let go of the parent's run without touching it.
+
+        The child's copy never writes, closes or marks the run, and gets fresh
+        locks: one held by another thread of the parent at the fork would never be
+        released here.
+        """
+        self._detached = True
+        self._detached_warned = False
+        self._closed = True
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._end_lock = threading.Lock()
+        self._queue = []
+        self._dirty = {}
+        self._listeners = []
+        self._redraw_at = math.inf
+
+    def now(self) -> float:
+        """The time by this logger's clock (``clock``), in seconds since the epoch."""
+        return self._clock()
+
+    def _owned_by(self, thread: threading.Thread) -> bool:
+        return thread is self._owner
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` has run."""
+        """True once :meth:`close` has run (and in a forked child's copy)."""
         return self._closed
 
     def __enter__(self) -> Logger:
         return self
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
-        if error is not None and not isinstance(error, (KeyboardInterrupt, GeneratorExit)):
-            self._info["error"] = f"{type(error).__name__}: {error}"[:1000]
-            self.close("crashed")
+        if error is None or isinstance(error, GeneratorExit):
+            self._end("finished", None)
+        elif isinstance(error, SystemExit) and error.code in (0, None):
+            self._end("finished", None)  # sys.exit(0) is a normal end
+        elif isinstance(error, KeyboardInterrupt):
+            self._end("interrupted", error)
         else:
-            self.close()
+            self._end("crashed", error)
 
 
 def _ints_fit(row: tuple, positions: tuple[int, ...]) -> bool:
     """True if the ints at ``positions`` of ``row`` fit in a float64."""
     for i in positions:
         if not -INT_LIMIT < row[i] < INT_LIMIT:
+            return False
+    return True
+
+
+def _texts_fit(row: tuple, positions: tuple[int, ...]) -> bool:
+    """True if the strs at ``positions`` of ``row`` are short enough to need no check."""
+    for i in positions:
+        if len(row[i]) > FAST_TEXT_CHARS:
             return False
     return True
 
@@ -489,7 +622,7 @@ def _new_run_folder(root: Path, name: str | None, now: float) -> Path:
         if name is not None:
             candidate = name if attempt == 0 else f"{name}-{attempt + 1}"
         else:
-            candidate = f"{stamp}-{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}"
+            candidate = f"{stamp}-{_names.choice(_ADJECTIVES)}-{_names.choice(_NOUNS)}"
             if attempt >= 10:
                 candidate += f"-{attempt}"
         try:

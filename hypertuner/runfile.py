@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._values import BOOL, NUMBER
+from ._values import BOOL, MAX_TEXT_BYTES, NUMBER, TEXT
 from .errors import RunFormatError
 
 __all__ = [
@@ -31,9 +31,12 @@ __all__ = [
     "KEY_RECORD",
     "MAGIC",
     "MAX_PAYLOAD",
+    "MAX_TEXT_BYTES",
+    "POINT_BYTES",
     "RunWriter",
+    "WriteFailed",
     "check_version",
-    "chunk_parts",
+    "chunk_records",
     "encode_chunk",
     "encode_key",
     "key_parts",
@@ -75,27 +78,80 @@ def key_parts(key_id: int, name: str, kind: int) -> list:
     return _framed([KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8")])
 
 
-def chunk_parts(key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any) -> list:
-    """The framed record holding points of ``key_id``, as a list of buffers.
+# Bytes a point takes in a chunk besides its text: step, wall time, and the value
+# (a float64, a byte, or a text's end offset).
+POINT_BYTES = {NUMBER: 24, BOOL: 17, TEXT: 24}
+# MAX_TEXT_BYTES (from _values, which refuses longer texts at log()) is the longest
+# text a record holds: MAX_PAYLOAD less the chunk header and the point's columns.
+# Chunks smaller than this are copied into one buffer: fewer buffers per system call.
+_SMALL = 4096
 
-    Numeric columns are handed over as views of the arrays, not copies, so a flush
-    of millions of points needs no second copy of them in memory.
+
+def chunk_records(
+    key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any
+) -> list[tuple[list, int]]:
+    """Points of ``key_id`` as framed records, each with the number of points it holds.
+
+    As many records as it takes to keep every payload within ``MAX_PAYLOAD`` (the
+    bound a reader trusts), whatever was queued: ten million points of one key, or
+    three 100 MB texts. Numeric columns of big chunks are handed over as views of the
+    arrays, not copies, so a flush of millions of points needs no second copy.
+
+    Raises
+    ------
+    ValueError
+        If one text value is longer than ``MAX_TEXT_BYTES`` (``log()`` refuses those).
     """
-    parts = [
-        CHUNK_RECORD.pack(CHUNK, key_id, len(steps)),
-        _column(steps, "<f8"),
-        _column(walls, "<f8"),
-    ]
-    if kind == NUMBER:
-        parts.append(_column(values, "<f8"))
-    elif kind == BOOL:
-        parts.append(_column(values, np.uint8))
-    else:
-        encoded = [text.encode("utf-8", "surrogatepass") for text in values]
-        ends = np.cumsum([len(b) for b in encoded], dtype="<u8")
-        parts.append(_column(ends, "<u8"))
-        parts.append(b"".join(encoded))
-    return _framed(parts)
+    count = len(steps)
+    if kind != TEXT:
+        per_record = (MAX_PAYLOAD - CHUNK_RECORD.size) // POINT_BYTES[kind]
+        records = []
+        for i in range(0, count, per_record):
+            part = slice(i, i + per_record)
+            chunk = _chunk(key_id, kind, steps[part], walls[part], values[part])
+            records.append((chunk, min(per_record, count - i)))
+        return records
+    encoded = [text.encode("utf-8", "surrogatepass") for text in values]
+    records = []
+    start = 0
+    size = CHUNK_RECORD.size
+    for i, blob in enumerate(encoded):
+        if len(blob) > MAX_TEXT_BYTES:
+            raise ValueError(f"a text value of {len(blob):,} bytes is over {MAX_TEXT_BYTES:,}")
+        point = POINT_BYTES[TEXT] + len(blob)
+        if size + point > MAX_PAYLOAD:
+            records.append(
+                (_text_chunk(key_id, steps[start:i], walls[start:i], encoded[start:i]), i - start)
+            )
+            start, size = i, CHUNK_RECORD.size
+        size += point
+    if start < count:
+        records.append(
+            (_text_chunk(key_id, steps[start:], walls[start:], encoded[start:]), count - start)
+        )
+    return records
+
+
+def _chunk(key_id: int, kind: int, steps: Any, walls: Any, values: Any) -> list:
+    head = CHUNK_RECORD.pack(CHUNK, key_id, len(steps))
+    columns = [_column(steps, "<f8"), _column(walls, "<f8")]
+    columns.append(_column(values, "<f8" if kind == NUMBER else np.uint8))
+    if len(steps) * POINT_BYTES[kind] < _SMALL:
+        return _framed([head + b"".join(columns)])
+    return _framed([head, *columns])
+
+
+def _text_chunk(key_id: int, steps: Any, walls: Any, encoded: list[bytes]) -> list:
+    ends = np.cumsum([len(blob) for blob in encoded], dtype="<u8")
+    return _framed(
+        [
+            CHUNK_RECORD.pack(CHUNK, key_id, len(steps)),
+            _column(steps, "<f8"),
+            _column(walls, "<f8"),
+            _column(ends, "<u8"),
+            b"".join(encoded),
+        ]
+    )
 
 
 def _column(array: Any, dtype: Any) -> memoryview:
@@ -110,50 +166,77 @@ def encode_key(key_id: int, name: str, kind: int) -> bytes:
 def encode_chunk(
     key_id: int, kind: int, steps: np.ndarray, walls: np.ndarray, values: Any
 ) -> bytes:
-    """The framed record holding points of ``key_id``, as bytes."""
-    return b"".join(chunk_parts(key_id, kind, steps, walls, values))
+    """The framed record(s) holding points of ``key_id``, as bytes."""
+    records = chunk_records(key_id, kind, steps, walls, values)
+    return b"".join(part for record, _ in records for part in record)
+
+
+class WriteFailed(OSError):
+    """An append failed; ``records`` of its records are whole in the file, and kept.
+
+    Records a follower may already have read are never cut back or rewritten: only a
+    torn last record is cut, so the next append starts right after the whole ones.
+    """
+
+    def __init__(self, cause: OSError, records: int) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.cause = cause
+        self.records = records
 
 
 class RunWriter:
-    """Appends whole records to a new points file.
+    """Appends whole records to a new points file, at its own offset.
 
-    A failed write is rolled back (the file is cut back to its last whole record)
-    so a retry never leaves a torn record in the middle of the file.
+    Writes are positional (``pwritev``), so a forked child that holds a copy of the
+    file descriptor cannot move where the parent writes.
     """
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = Path(path)
         self._fsync = fsync
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self._size = 0
-        self.append([HEADER.pack(MAGIC, FORMAT_VERSION)])
+        self.append([[HEADER.pack(MAGIC, FORMAT_VERSION)]])
 
     @property
     def size(self) -> int:
         """Bytes of whole records written so far."""
         return self._size
 
-    def append(self, buffers: list) -> None:
-        """Write ``buffers`` (whole records, in order) at the end of the file, then sync.
+    def append(self, records: list[list]) -> None:
+        """Write ``records`` (each a list of buffers), in order, after the last whole one.
 
         Raises
         ------
-        OSError
-            If the disk refused; the file is then as it was before the call.
+        WriteFailed
+            If the disk refused. Its ``records`` say how many records are whole in
+            the file: those stay (a reader may have read them); a torn one after
+            them is cut. A failed sync after every byte landed keeps them all.
         """
-        written = 0
+        buffers = [part for record in records for part in record]
+        progress = [0]
         try:
-            os.lseek(self._fd, self._size, os.SEEK_SET)
-            written = _write_all(self._fd, buffers)
-            if self._fsync:
-                os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
-        except OSError:
+            _write_all(self._fd, buffers, self._size, progress)
+        except OSError as exc:
+            whole, whole_bytes = 0, 0
+            for record in records:
+                size = sum(memoryview(part).nbytes for part in record)
+                if whole_bytes + size > progress[0]:
+                    break
+                whole, whole_bytes = whole + 1, whole_bytes + size
+            if whole_bytes < progress[0]:
+                try:
+                    os.ftruncate(self._fd, self._size + whole_bytes)
+                except OSError:
+                    pass  # the next append overwrites the torn bytes, from the same offset
+            self._size += whole_bytes
+            raise WriteFailed(exc, whole) from exc
+        self._size += progress[0]
+        if self._fsync:
             try:
-                os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass  # the next append seeks to _size and overwrites the torn bytes
-            raise
-        self._size += written
+                os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
+            except OSError as exc:
+                raise WriteFailed(exc, len(records)) from exc
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -165,21 +248,30 @@ class RunWriter:
 _IOV_MAX = 1024
 
 
-def _write_all(fd: int, buffers: list) -> int:
-    """Write every buffer in order with as few system calls as possible."""
+def _write_all(fd: int, buffers: list, offset: int, progress: list[int]) -> None:
+    """Write every buffer in order at ``offset``; ``progress[0]`` counts bytes written.
+
+    The count is kept up to date as the writes go, so a caller whose write failed
+    halfway knows how much of it landed.
+    """
     pending = [memoryview(b).cast("B") for b in buffers if memoryview(b).nbytes]
-    total = 0
-    while pending:
-        batch = pending[:_IOV_MAX]
-        count = os.writev(fd, batch)
-        total += count
-        # Drop what was written; a short write leaves part of one buffer.
+    first = 0
+    while first < len(pending):
+        count = _pwritev(fd, pending[first : first + _IOV_MAX], offset + progress[0])
+        progress[0] += count
+        # Skip what was written; a short write leaves part of one buffer.
         while count:
-            head = pending[0]
+            head = pending[first]
             if count >= head.nbytes:
                 count -= head.nbytes
-                pending.pop(0)
+                first += 1
             else:
-                pending[0] = head[count:]
+                pending[first] = head[count:]
                 count = 0
-    return total
+
+
+def _pwritev(fd: int, buffers: list, offset: int) -> int:
+    if hasattr(os, "pwritev"):
+        return os.pwritev(fd, buffers, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # platforms without pwritev
+    return os.writev(fd, buffers)

@@ -16,14 +16,15 @@ import numpy as np
 
 from ._values import BOOL, KIND_NAMES, NUMBER, TEXT
 
-__all__ = ["Series", "SeriesMap", "require_pandas"]
+__all__ = ["Series", "SeriesMap", "SeriesView", "require_pandas"]
 
 _DTYPES = {NUMBER: np.float64, BOOL: np.bool_, TEXT: np.object_}
 
 # Growing by a quarter keeps the slack under 25% (a numeric point then costs at
-# most 30 bytes held) while still making appends amortised O(1).
+# most 30 bytes held) while still making appends amortised O(1). A key starts small:
+# runs with a million one-point keys exist (per-item metrics), and must fit in memory.
 _GROWTH = 1.25
-_MIN_CAPACITY = 256
+_MIN_CAPACITY = 4
 
 
 def require_pandas(caller: str) -> Any:
@@ -176,14 +177,32 @@ class Series:
         return self._steps.nbytes + self._walls.nbytes + self._values.nbytes
 
 
+class SeriesView(Mapping[str, Series]):
+    """Name -> Series over records that each hold a ``series`` (the logger's keys)."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self, records: Mapping[str, Any]) -> None:
+        self._records = records
+
+    def __getitem__(self, name: str) -> Series:
+        return self._records[name].series
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 class SeriesMap(Mapping[str, Series]):
     """The read API shared by a live :class:`Logger` and a reopened :class:`Run`.
 
     A mapping of key -> :class:`Series`, in the order keys were first logged.
-    Subclasses provide ``_series`` (a dict) and may override ``_sync``.
+    Subclasses provide ``_series`` (a mapping) and may override ``_sync``.
     """
 
-    _series: dict[str, Series]
+    _series: Mapping[str, Series]
 
     def _sync(self) -> None:
         """Bring the in-memory series up to date (a live logger drains its queue)."""

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from hypertuner import logger as logger_module
+from hypertuner import _process
 
 params_module = importlib.import_module("hypertuner.params")
 
@@ -19,5 +19,5 @@ def runs_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("HYPERTUNER_PARAMS", raising=False)
     monkeypatch.setattr(params_module, "_current", None)
     yield folder
-    for open_logger in list(logger_module._open_loggers):
+    for open_logger in _process._open_runs():
         open_logger.close()

@@ -71,7 +71,7 @@ def data_updates(board):
 def test_ten_logs_in_one_interval_send_one_update(comms):
     """Ten log() calls inside one redraw interval produce one data message, not ten."""
     clock = Clock()
-    logger = hypertuner.Logger(display=False, clock=clock)
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
     logger.log({"loss": 1.0}, 0)
     board = board_for(logger)
     before = len(data_updates(board))
@@ -110,7 +110,7 @@ def test_payload_is_binary_decimated_and_bounded(comms):
 def test_unchanged_charts_are_not_resent(comms):
     """A redraw sends only the charts whose series grew."""
     clock = Clock()
-    logger = hypertuner.Logger(display=False, clock=clock)
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
     logger.log({"a": 1.0, "b": 2.0}, 0)
     board = board_for(logger)
     clock.now += 1
@@ -192,7 +192,7 @@ def test_static_fallback_in_the_bundle(comms):
 def test_a_failing_board_warns_once_and_logging_goes_on(comms):
     """A redraw that raises stops the drawing with one warning; points are still kept."""
     clock = Clock()
-    logger = hypertuner.Logger(display=False, clock=clock)
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
 
     def broken(final):
         raise RuntimeError("front end went away")

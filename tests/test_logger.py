@@ -217,8 +217,8 @@ BAD_VALUES = [
     (
         {"a": np.array([1.0, 2.0])},
         "log(): the value of 'a' must be a number, a bool, a str, or a numpy/tensor scalar "
-        "(got array([1., 2.]) that is a ndarray; .item() failed: can only convert an array "
-        "of size 1 to a Python scalar).",
+        "(got array([1., 2.]) that is a ndarray; .item() failed: ValueError: can only "
+        "convert an array of size 1 to a Python scalar).",
     ),
     ({3: 1.0}, "log(): keys must be non-empty strings (got 3 that is an int)."),
     ({"": 1.0}, "log(): keys must be non-empty strings (got '')."),
@@ -417,23 +417,23 @@ def test_disk_errors_warn_once_keep_points_and_retry(monkeypatch):
     """A refused write warns once, never raises, and the points land once the disk recovers."""
     logger = Logger(flush_every=1000)
     logger.log({"a": 1.0}, 0)
-    real_writev = runfile.os.writev
+    real_pwritev = runfile.os.pwritev
     calls = []
 
-    def full_disk(fd, buffers):
+    def full_disk(fd, buffers, offset):
         calls.append(len(buffers))
-        written = real_writev(fd, [bytes(buffers[0][:5])])  # a torn write, then the error
+        written = real_pwritev(fd, [bytes(buffers[0][:5])], offset)  # a torn write, then ENOSPC
         assert written == 5
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runfile.os, "writev", full_disk)
+    monkeypatch.setattr(runfile.os, "pwritev", full_disk)
     with pytest.warns(hypertuner.HypertunerWarning, match="No space left on device"):
         assert logger.flush() is False
     logger.log({"a": 2.0}, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert logger.flush() is False  # the second refusal is silent
-    monkeypatch.setattr(runfile.os, "writev", real_writev)
+    monkeypatch.setattr(runfile.os, "pwritev", real_pwritev)
     logger.log({"a": 3.0}, 2)
     logger.close()
     assert len(calls) == 2
@@ -445,7 +445,11 @@ def test_disk_errors_warn_once_keep_points_and_retry(monkeypatch):
 def test_flush_interval_must_be_positive():
     """flush_every must be a positive number of seconds."""
     with pytest.raises(
-        ValueError, match=re.escape("flush_every must be a positive number of seconds (got 0)")
+        ValueError,
+        match=re.escape(
+            "flush_every must be a positive, finite number of seconds, at most "
+            "threading.TIMEOUT_MAX (got 0)"
+        ),
     ):
         Logger(flush_every=0)
 

@@ -10,7 +10,6 @@ draws them in the browser.
 from __future__ import annotations
 
 import html
-import time
 from typing import Any
 
 import bqplot
@@ -157,7 +156,7 @@ class Board(VBox):
         self._charts: dict[str, Chart] = {}
         self._grids: dict[str, GridBox] = {}
         self._rev = 0
-        self._rate = (time.time(), 0)  # (when, points) at the last redraw, for points/s
+        self._rate: tuple[float, int] | None = None  # (when, points) at the last redraw
         self._handles: list[Any] = []  # display handles whose static picture to refresh
         self._pictured = -1  # points when the static picture was last refreshed
         single = len(self._sources) == 1 and toggle_by == "chart"
@@ -332,12 +331,12 @@ class Board(VBox):
     def _header_html(self) -> str:
         source = self._source
         points = source.points
-        now = time.time()
+        now = source.now()
         end = source.ended or now
         elapsed = max(0.0, end - source.created)
         # Keys logged without a step have the wall clock as their step: not a step.
         last_steps = [float(s.steps[-1]) for s in source.values() if len(s) and not s.timed]
-        when, before = self._rate
+        when, before = self._rate or (now, points)
         rate = (
             (points - before) / (now - when) if now > when and source.status == "running" else None
         )
