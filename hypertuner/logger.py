@@ -453,7 +453,7 @@ class Logger(RunBase):
                 records.append(key_parts(record.id, record.name, record.kind))
                 landing.append((record, None))
             count = record.flushed
-            steps, walls, values = record.series.since(count)
+            steps, walls, values = record.series.tail(count)
             for parts, points in chunk_records(record.id, record.kind, steps, walls, values):
                 count += points
                 records.append(parts)

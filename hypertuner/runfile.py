@@ -73,9 +73,14 @@ def _framed(parts: list) -> list:
     return [FRAME.pack(length, crc), *parts]
 
 
+def _small(payload: bytes) -> list:
+    """A small record as one buffer: frame and payload together."""
+    return [FRAME.pack(len(payload), zlib.crc32(payload)) + payload]
+
+
 def key_parts(key_id: int, name: str, kind: int) -> list:
     """The framed record defining key ``key_id``, as a list of buffers."""
-    return _framed([KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8")])
+    return _small(KEY_RECORD.pack(KEY, key_id, kind) + name.encode("utf-8"))
 
 
 # Bytes a point takes in a chunk besides its text: step, wall time, and the value
@@ -134,11 +139,19 @@ def chunk_records(
 
 def _chunk(key_id: int, kind: int, steps: Any, walls: Any, values: Any) -> list:
     head = CHUNK_RECORD.pack(CHUNK, key_id, len(steps))
-    columns = [_column(steps, "<f8"), _column(walls, "<f8")]
-    columns.append(_column(values, "<f8" if kind == NUMBER else np.uint8))
+    dtype = "<f8" if kind == NUMBER else np.uint8
     if len(steps) * POINT_BYTES[kind] < _SMALL:
-        return _framed([head + b"".join(columns)])
-    return _framed([head, *columns])
+        # A small chunk is cheaper as one bytes object than as four views.
+        payload = b"".join(
+            (
+                head,
+                np.ascontiguousarray(steps, "<f8").tobytes(),
+                np.ascontiguousarray(walls, "<f8").tobytes(),
+                np.ascontiguousarray(values, dtype).tobytes(),
+            )
+        )
+        return _small(payload)
+    return _framed([head, _column(steps, "<f8"), _column(walls, "<f8"), _column(values, dtype)])
 
 
 def _text_chunk(key_id: int, steps: Any, walls: Any, encoded: list[bytes]) -> list:
@@ -252,21 +265,22 @@ def _write_all(fd: int, buffers: list, offset: int, progress: list[int]) -> None
     """Write every buffer in order at ``offset``; ``progress[0]`` counts bytes written.
 
     The count is kept up to date as the writes go, so a caller whose write failed
-    halfway knows how much of it landed.
+    halfway knows how much of it landed. Buffers are bytes or byte-format views, so
+    ``len()`` is their size.
     """
-    pending = [memoryview(b).cast("B") for b in buffers if memoryview(b).nbytes]
+    pending = [buffer for buffer in buffers if len(buffer)]
     first = 0
     while first < len(pending):
         count = _pwritev(fd, pending[first : first + _IOV_MAX], offset + progress[0])
         progress[0] += count
         # Skip what was written; a short write leaves part of one buffer.
         while count:
-            head = pending[first]
-            if count >= head.nbytes:
-                count -= head.nbytes
+            size = len(pending[first])
+            if count >= size:
+                count -= size
                 first += 1
             else:
-                pending[first] = head[count:]
+                pending[first] = memoryview(pending[first])[count:]
                 count = 0
 
 

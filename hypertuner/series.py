@@ -154,6 +154,11 @@ class Series:
             _readonly(self._values[start:n]),
         )
 
+    def tail(self, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like :meth:`since`, as plain views, for the writer (which never changes them)."""
+        n = self._n
+        return self._steps[start:n], self._walls[start:n], self._values[start:n]
+
     @property
     def timed(self) -> bool:
         """True when the points were logged without a step, so their steps are times."""
