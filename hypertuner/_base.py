@@ -52,7 +52,10 @@ class RunBase(SeriesMap):
 
     @property
     def status(self) -> str:
-        """``"running"``, ``"finished"`` or ``"crashed"``."""
+        """``"running"``, ``"finished"``, ``"crashed"`` or ``"interrupted"`` (Ctrl-C).
+
+        A run still marked running whose writer died on this host reads crashed.
+        """
         return live_status(self._info)
 
     @property

@@ -7,6 +7,7 @@ import math
 import re
 import subprocess
 import sys
+import threading
 import warnings
 from fractions import Fraction
 
@@ -483,3 +484,82 @@ def test_logger_reads_like_a_run():
         logger["b"]
     assert "a" in logger and "b" not in logger
     assert repr(logger) == f"<Logger {logger.name!r} running: 1 key, 1 points>"
+
+
+class _Unconvertible:
+    """A number-like object whose conversions raise what a real tensor wrapper might."""
+
+    def __float__(self):
+        raise ZeroDivisionError("no value yet")
+
+    def item(self):
+        raise KeyError("lazy")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"a": {"b": 1.0}, "a/b": 2.0},
+            "log(): 'a/b' is given twice, as a nested dict and as a '/' name; give it once, "
+            "or one of the two values would be lost.",
+        ),
+        (
+            {"a/b": 2.0, "a": {"b": 1.0}},
+            "log(): 'a/b' is given twice, as a nested dict and as a '/' name; give it once, "
+            "or one of the two values would be lost.",
+        ),
+        (
+            {"t": np.timedelta64(5, "s")},
+            "log(): the value of 't' is a duration or a date (got np.timedelta64(5,'s') that "
+            "is a timedelta64); log a number, such as seconds: value / np.timedelta64(1, 's').",
+        ),
+        (
+            {"u": _Unconvertible()},
+            "log(): the value of 'u' must be a number, a bool, a str, or a numpy/tensor scalar "
+            "(got {r} that is a _Unconvertible; .item() failed: KeyError: 'lazy').",
+        ),
+        (
+            {"\ud800x": 1.0},
+            "log(): the key '\\ud800x' is not valid Unicode text (surrogates not allowed at "
+            "character 0); keys must encode as UTF-8.",
+        ),
+    ],
+)
+def test_more_bad_values_are_refused_whole(values, message):
+    """Name collisions, conversions that raise, durations and unencodable keys are refused at
+    the call, naming the key; nothing of the call is kept, and later calls work."""
+    logger = Logger()
+    logger.log({"ok": 1.0}, 0)
+    expected = message.replace("{r}", repr(next(iter(values.values()))))
+    with pytest.raises(InvalidValueError) as caught:
+        logger.log(values, 1)
+    assert str(caught.value) == expected
+    assert list(logger) == ["ok"]
+    logger.log({"ok": 2.0}, 1)
+    logger.close()
+    assert hypertuner.load(logger.path)["ok"].values.tolist() == [1.0, 2.0]
+
+
+class _BadFloat(float):
+    """A float subclass whose float() conversion raises (a broken user type)."""
+
+    def __float__(self):
+        raise ArithmeticError("broken")
+
+
+def test_a_number_whose_conversion_raises_is_refused_by_name():
+    """A numbers.Real whose __float__ raises is an InvalidValueError naming the key."""
+    logger = Logger()
+    with pytest.raises(InvalidValueError, match=r"the value of 'f' .*ArithmeticError: broken"):
+        logger.log({"f": _BadFloat(1.0)}, 0)
+    logger.close()
+
+
+@pytest.mark.parametrize("value", [True, math.inf, math.nan, -1, threading.TIMEOUT_MAX * 2, "1"])
+def test_bad_flush_intervals_are_refused_before_any_folder_exists(value, runs_folder):
+    """flush_every must be a finite positive number (not a bool), at most TIMEOUT_MAX;
+    a refused one leaves no run folder."""
+    with pytest.raises(ValueError, match=re.escape(f"(got {value!r})")):
+        Logger(flush_every=value)
+    assert not runs_folder.exists() or list(runs_folder.iterdir()) == []

@@ -23,6 +23,14 @@ from .fallback import picture, summary
 
 __all__ = ["Board", "Chart"]
 
+# The colour of each status wherever a status is shown (unknown ones are grey).
+STATUS_COLOURS = {
+    "running": "#2e7d32",
+    "finished": "#1565c0",
+    "crashed": "#c62828",
+    "interrupted": "#ef6c00",
+}
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TEXT_ROWS = 8
 
@@ -342,9 +350,7 @@ class Board(VBox):
         )
         self._rate = (now, points)
         status = source.status
-        colour = {"running": "#2e7d32", "finished": "#1565c0", "crashed": "#c62828"}.get(
-            status, "#555"
-        )
+        colour = STATUS_COLOURS.get(status, "#555")
         parts = [
             f"<b>{html.escape(source.name)}</b>",
             f"<span style='color:{colour}'>{html.escape(status)}</span>",

@@ -24,7 +24,7 @@ from .._resources import resource
 from ..errors import HypertunerWarning
 from ..run import Run
 from ..runlist import duration, flat_params, runs
-from .board import Board, color
+from .board import STATUS_COLOURS, Board, color
 
 __all__ = ["Compare", "RunsTable"]
 
@@ -50,12 +50,13 @@ class RunsTable(anywidget.AnyWidget):
     .ht-runs tr:hover { background: var(--jp-layout-color2, #eee); }
     .ht-swatch { display: inline-block; width: 12px; height: 12px; margin-left: 4px;
       vertical-align: middle; border-radius: 2px; }
-    .ht-running { color: #2e7d32; } .ht-crashed { color: #c62828; } .ht-finished { color: #1565c0; }
     .ht-views { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 6px; }
     .ht-views text { font: 11px var(--jp-ui-font-family, sans-serif);
       fill: var(--jp-ui-font-color1, #333); }
     .ht-dot:hover, .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
-    """
+    """ + "".join(
+        f".ht-{status} {{ color: {colour}; }}\n" for status, colour in STATUS_COLOURS.items()
+    )
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     params = traitlets.List(traitlets.Unicode()).tag(sync=True)  # varying first
@@ -158,7 +159,8 @@ class Compare(VBox):
                 if self._table.metric not in metrics:
                     self._table.metric = metrics[0] if metrics else ""
             counts = {
-                s: sum(r["status"] == s for r in rows) for s in ("running", "finished", "crashed")
+                s: sum(r["status"] == s for r in rows)
+                for s in ("running", "finished", "crashed", "interrupted")
             }
             summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
             self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (
