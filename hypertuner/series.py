@@ -24,7 +24,7 @@ _DTYPES = {NUMBER: np.float64, BOOL: np.bool_, TEXT: np.object_}
 # most 30 bytes held) while still making appends amortised O(1). A key starts small:
 # runs with a million one-point keys exist (per-item metrics), and must fit in memory.
 _GROWTH = 1.25
-_MIN_CAPACITY = 4
+_MIN_CAPACITY = 1
 
 
 def require_pandas(caller: str) -> Any:
