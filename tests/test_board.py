@@ -177,6 +177,33 @@ def test_header_shows_status_points_and_last_step(comms):
     assert "finished" in board._header.value
 
 
+def test_a_wall_clock_stepped_back_does_not_stop_redraws(comms):
+    """Redraws run on the monotonic timer: the wall clock jumping back an hour (NTP) while
+    time goes on still redraws at the next interval."""
+    clock, timer = Clock(), Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=timer)
+    logger.log({"loss": 1.0}, 0)
+    board = board_for(logger)
+    before = len(data_updates(board))
+    clock.now -= 3600  # the wall clock is set back
+    timer.now += 0.3  # while real time moves on
+    logger.log({"loss": 0.5}, 1)
+    assert len(data_updates(board)) == before + 1
+    logger.close()
+
+
+def test_the_header_reads_the_loggers_clock(comms):
+    """The header's elapsed time comes from the logger's clock, not the machine's."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
+    logger.log({"loss": 1.0}, 0)
+    clock.now += 65
+    logger.log({"loss": 0.5}, 1)
+    board = board_for(logger)
+    assert "1m 05s" in board._header.value
+    logger.close()
+
+
 def test_static_fallback_in_the_bundle(comms):
     """The board's output carries an SVG picture and a text summary besides the widget."""
     with hypertuner.Logger(display=False) as logger:
