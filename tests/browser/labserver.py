@@ -21,6 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from gate import GATE_ENV, DemoGate
+
 # User settings seeded into the server's settings folder, by "<package>/<plugin>".
 SEED_SETTINGS: dict[str, dict[str, Any]] = {
     # No "receive Jupyter news?" toast and no update check (and no network call).
@@ -51,6 +53,7 @@ class LabServer:
         self.root_dir = Path(root_dir)
         self.state_dir = Path(state_dir)
         self.log_path = self.state_dir / "jupyterlab.log"
+        self.gate = DemoGate(self.state_dir / "demo-gate")
         self.port = 0
         self.startup_seconds = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -64,6 +67,7 @@ class LabServer:
         """Launch the server and wait until both its API and the /lab page answer."""
         self.root_dir.mkdir(parents=True, exist_ok=True)
         settings, workspaces = self._seed_state()
+        self.gate.release()
         self.port = free_port()
         env = {key: value for key, value in os.environ.items() if key not in DROPPED_ENV}
         env.update(
@@ -72,6 +76,7 @@ class LabServer:
             JUPYTER_PLATFORM_DIRS="1",
             PYTHONUNBUFFERED="1",
         )
+        env[GATE_ENV] = str(self.gate.path)
         command = [
             sys.executable, "-m", "jupyterlab",
             "--no-browser",

@@ -5,10 +5,16 @@ The notebook starts four training scripts in the background and shows
 that cell shows [*], the view must grow on its own (a background thread follows the
 folder). Once everything has finished, selecting rows must overlay exactly those
 runs, each in its swatch colour. Tests share the one run, in file order.
+
+The trainers inherit the server's demo gate (see ``gate.py``): the test holds them
+at steps it chooses, so the wait cell shows [*] for as long as the test looks, and
+it knows what the view should show (the runs on disk), however loaded the machine.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -16,10 +22,17 @@ from pathlib import Path
 import lab
 import pytest
 
+import hypertuner
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare.ipynb"
 LOSS = "val/loss"
+TRAINERS = 4
+# Steps the trainers may log before Run All, then the allowances the growth test
+# raises them to; all far short of the steps they train, so the wait cell shows [*].
+FIRST_ALLOWANCE = 300
+GROWTH = [600, 900]
 
 # What a person sees of the view: one entry per table row, and per chart its lines.
 _READ_VIEW = """
@@ -61,14 +74,70 @@ _READ_VIEW = """
 """
 
 
-class CompareRun:
-    """The page running the compare notebook."""
+def chart(state: dict, key: str) -> dict:
+    """The chart of ``key`` in a state read by ``_READ_VIEW``."""
+    return next(c for c in state["charts"] if c["title"].split("  ·  ")[0] == key)
 
-    def __init__(self, page, artifacts: Path) -> None:
+
+def trainer_steps(notebook: Path = NOTEBOOK) -> int:
+    """The "steps" the notebook's training scripts are configured with."""
+    source = "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"])
+    found = re.search(r"""["']steps["']\s*:\s*(\d+)""", source)
+    if not found:
+        raise LookupError(f"{notebook} sets no steps for its trainers")
+    return int(found.group(1))
+
+
+class CompareRun:
+    """The page running the compare notebook, and the gate holding its trainers."""
+
+    def __init__(self, page, gate, runs_dir: Path, artifacts: Path) -> None:
         self.page = page
+        self.gate = gate
+        self.runs_dir = runs_dir
         self.artifacts = artifacts
         self.view_cell = lab.code_cell_index(page, "hypertuner.compare(")
         self.wait_cell = lab.code_cell_index(page, "trainer.wait()")
+        self._on_disk: dict[str, hypertuner.Run] = {}
+
+    def on_disk(self) -> dict[str, tuple[int, int]]:
+        """Each run in the sweep folder on disk: name -> (points, last train/loss step)."""
+        found = {}
+        for folder in sorted(self.runs_dir.iterdir()) if self.runs_dir.is_dir() else []:
+            try:
+                run = self._on_disk.get(folder.name) or hypertuner.load(folder)
+                run.refresh()
+            except (hypertuner.HypertunerError, OSError):
+                continue  # a folder still being made: not a run yet
+            self._on_disk[folder.name] = run
+            loss = run.get("train/loss")
+            found[run.name] = (
+                run.points,
+                int(loss.steps[-1]) if loss is not None and len(loss) else -1,
+            )
+        return found
+
+    def hold_at(self, steps: int, timeout: float = 90.0) -> dict[str, int]:
+        """Let the trainers go on to ``steps`` steps and wait until every one holds there.
+
+        Held means each run on disk ends at step ``steps - 1``. Returns each run's
+        points on disk then, which stay put until the gate lets more through.
+        """
+        self.gate.allow(steps)
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.on_disk()
+            past = {name: step for name, (_, step) in runs.items() if step >= steps}
+            assert not past, f"trainers logged steps past the gate's {steps - 1}: {past}"
+            if len(runs) == TRAINERS and all(step == steps - 1 for _, step in runs.values()):
+                return {name: points for name, (points, _) in runs.items()}
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out after {timeout:.0f} s waiting for {TRAINERS} trainers to hold "
+                    f"at step {steps - 1}; on disk (points, last step): {runs}; "
+                    f"prompts {lab.prompts(self.page)}"
+                )
+            self.page.wait_for_timeout(200)
 
     def view(self):
         return lab.code_cell(self.page, self.view_cell).locator(".ht-compare").last
@@ -77,7 +146,7 @@ class CompareRun:
         return self.view().evaluate(_READ_VIEW)
 
     def chart(self, state: dict, key: str) -> dict:
-        return next(c for c in state["charts"] if c["title"].split("  ·  ")[0] == key)
+        return chart(state, key)
 
     def wait_for(self, condition, what: str, timeout: float = 60.0) -> dict:
         """Poll the view until ``condition(state)`` holds; return that state."""
@@ -104,13 +173,28 @@ class CompareRun:
         lab.screenshot(self.view(), self.artifacts, f"compare_{name}")
 
 
+def drawn(state: dict) -> int:
+    """Points drawn on the val/loss chart, over all its lines."""
+    return sum(line["points"] for line in chart(state, LOSS)["lines"])
+
+
+def shows(state: dict, points: dict[str, int]) -> bool:
+    """Whether the table lists exactly these runs, running, with these points."""
+    rows = {r["name"]: (r["status"], r["points"]) for r in state["rows"]}
+    return rows == {name: ("running", count) for name, count in points.items()}
+
+
 @pytest.fixture(scope="module")
-def compare(page, lab_server, artifacts_dir) -> CompareRun:
-    """A fresh copy of the compare notebook, Run All'd; returns once its view shows runs."""
+def compare(page, gate, lab_server, artifacts_dir) -> CompareRun:
+    """A fresh copy of the compare notebook, Run All'd with the trainers held at the gate."""
+    steps = trainer_steps()
+    if GROWTH[-1] >= steps:
+        pytest.fail(f"the test holds trainers at {GROWTH[-1]} steps but they train only {steps}")
     shutil.copy(NOTEBOOK, lab_server.root_dir / "compare.ipynb")
     lab.open_notebook(page, lab_server.url, "compare.ipynb")
     lab.collapse_left_sidebar(page)
-    run = CompareRun(page, artifacts_dir)
+    run = CompareRun(page, gate, lab_server.root_dir / "sweep" / "runs", artifacts_dir)
+    gate.allow(FIRST_ALLOWANCE)
     lab.run_all(page)
     lab.wait_running(page, run.wait_cell, timeout=120)
     return run
@@ -118,7 +202,8 @@ def compare(page, lab_server, artifacts_dir) -> CompareRun:
 
 @pytest.fixture(scope="module")
 def finished(compare) -> CompareRun:
-    """The same page once every cell has finished and the view shows four finished runs."""
+    """The same page once the gate lets the trainers end and every cell has finished."""
+    compare.gate.release()
     lab.wait_all_done(compare.page, timeout=180)
     compare.wait_for(
         lambda s: len(s["rows"]) == 4 and all(r["status"] == "finished" for r in s["rows"]),
@@ -129,22 +214,31 @@ def finished(compare) -> CompareRun:
 
 def test_background_runs_grow_on_screen(compare):
     """While the notebook waits, the table's points and the overlaid lines grow by themselves."""
-    first = compare.wait_for(
-        lambda s: len(s["rows"]) == 4 and any(c["lines"] for c in s["charts"]),
-        "four runs are listed and drawn",
+    on_disk = compare.hold_at(FIRST_ALLOWANCE)
+    state = compare.wait_for(
+        lambda s: (
+            shows(s, on_disk)
+            and {line["color"] for line in chart(s, LOSS)["lines"]}
+            == {r["color"] for r in s["rows"]}
+        ),
+        f"{TRAINERS} running runs are listed with their points on disk, each drawn",
     )
-    assert compare.waiting(), "the trainers finished before the view could be watched"
+    assert compare.waiting(), "the wait cell finished while the trainers were held"
     compare.shot("1_running")
-    points = sum(r["points"] for r in first["rows"])
-    drawn = sum(line["points"] for line in compare.chart(first, LOSS)["lines"])
-    later = compare.wait_for(
-        lambda s: sum(r["points"] for r in s["rows"]) > points
-        and sum(line["points"] for line in compare.chart(s, LOSS)["lines"]) > drawn,
-        "the table's points and the val/loss lines grow",
-        timeout=30,
-    )
-    assert compare.waiting(), "the growth was only seen after the trainers had finished"
-    assert any(r["status"] == "running" for r in later["rows"])
+    samples = [(FIRST_ALLOWANCE, sum(on_disk.values()), drawn(state))]
+    for allowance in GROWTH:
+        before = on_disk
+        on_disk = compare.hold_at(allowance)
+        assert all(on_disk[name] > before[name] for name in before), (before, on_disk)
+        lines = drawn(state)
+        state = compare.wait_for(
+            lambda s, on_disk=on_disk, lines=lines: shows(s, on_disk) and drawn(s) > lines,
+            f"the table's points grow to those on disk at step {allowance - 1}, "
+            "and the val/loss lines with them",
+        )
+        assert compare.waiting(), f"the wait cell finished before the growth to {allowance} steps"
+        samples.append((allowance, sum(on_disk.values()), drawn(state)))
+    print(f"(steps allowed, points listed, val/loss points drawn): {samples}")
 
 
 def test_every_run_is_overlaid_in_its_swatch_colour(finished):
@@ -171,8 +265,10 @@ def test_selecting_a_row_adds_its_line(finished):
     chosen = rows[2]
     finished.view().locator(f"[data-testid='select-{chosen['name']}']").check()
     state = finished.wait_for(
-        lambda s: [line["color"] for line in finished.chart(s, LOSS)["lines"]]
-        and {line["color"] for line in finished.chart(s, LOSS)["lines"]} == {chosen["color"]},
+        lambda s: (
+            [line["color"] for line in finished.chart(s, LOSS)["lines"]]
+            and {line["color"] for line in finished.chart(s, LOSS)["lines"]} == {chosen["color"]}
+        ),
         f"the val/loss chart shows only {chosen['name']}'s colour",
     )
     finished.shot("3_one_selected")
@@ -185,7 +281,9 @@ def test_sort_and_filter(finished):
     header.click()
     ascending = finished.wait_for(lambda s: s["headers"][6].endswith("▲"), "sorted by lr")
     header.click()
-    descending = finished.wait_for(lambda s: s["headers"][6].endswith("▼"), "sorted by lr, reversed")
+    descending = finished.wait_for(
+        lambda s: s["headers"][6].endswith("▼"), "sorted by lr, reversed"
+    )
     assert [r["name"] for r in descending["rows"]] == [r["name"] for r in ascending["rows"]][::-1]
     finished.view().locator("[data-testid='filter']").fill("lr=0.1")
     filtered = finished.wait_for(lambda s: len(s["rows"]) == 1, "one row matches lr=0.1")
@@ -197,7 +295,9 @@ def test_sort_and_filter(finished):
 
 def test_hyperparameter_views_show_every_run(finished):
     """The scatter has a dot per run and the parallel coordinates a line per run."""
-    state = finished.wait_for(lambda s: s["dots"] == 4 and s["polylines"] == 4, "4 dots and 4 lines")
+    state = finished.wait_for(
+        lambda s: s["dots"] == 4 and s["polylines"] == 4, "4 dots and 4 lines"
+    )
     assert any(h.startswith("lr •") for h in state["headers"])  # the varying parameter is marked
 
 
