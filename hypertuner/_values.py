@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidStepError, InvalidValueError
 
 __all__ = [
@@ -35,8 +37,18 @@ NUMBER, BOOL, TEXT = 0, 1, 2
 KIND_NAMES = {NUMBER: "number", BOOL: "bool", TEXT: "text"}
 KIND_PHRASES = {NUMBER: "a number", BOOL: "a bool", TEXT: "text (a str)"}
 
-# Types whose instances need no conversion. An int must also be within INT_LIMIT.
+# Types whose instances need no conversion: the drain turns a block of them into
+# float64 columns in one C-level pass (numpy's scalars convert there as floats do).
+# A Python int must also be within INT_LIMIT; numpy's ints always are.
 FAST_KINDS: dict[type, int] = {float: NUMBER, int: NUMBER, bool: BOOL, str: TEXT}
+FAST_KINDS.update(
+    dict.fromkeys(
+        (np.float16, np.float32, np.float64, np.longdouble, np.int8, np.int16, np.int32)
+        + (np.int64, np.uint8, np.uint16, np.uint32, np.uint64),
+        NUMBER,
+    )
+)
+FAST_KINDS.update({np.bool_: BOOL, np.str_: TEXT})
 
 ACCEPTED = "a number, a bool, a str, or a numpy/tensor scalar"
 

@@ -63,6 +63,8 @@ REDRAW_EVERY = 0.2
 DRAIN_AT = 4096
 # Integer steps below this convert to float64 exactly; others take the careful path.
 _STEP_LIMIT = 2**53
+# Type variants cached per keys tuple (a call whose types change every step stays slow).
+_VARIANTS = 8
 
 _ADJECTIVES = (
     "amber bold brisk calm clever crisp dapper eager fair gentle glad keen lively "
@@ -179,10 +181,11 @@ class Logger(RunBase):
 
         self._keys: dict[str, _Key] = {}  # name -> record, in the order keys were defined
         self._series = SeriesView(self._keys)  # what the read API (SeriesMap) looks at
-        # A call shape seen before: keys tuple -> (its records, value types, positions
-        # of ints, positions of texts). The records tuple is shared by every call of
-        # that shape, so the drain groups calls by its identity.
-        self._shapes: dict[tuple[str, ...], tuple[tuple[_Key, ...], Any, tuple, tuple]] = {}
+        # Call shapes seen before: outer keys -> {value types -> (records, positions of
+        # ints, positions of texts, how to unnest)}. One records tuple per flat key
+        # tuple is shared by every call of those keys: the drain groups by its identity.
+        self._shapes: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
+        self._records: dict[tuple[str, ...], tuple[_Key, ...]] = {}
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
         self._queue: list[tuple] = []  # calls not yet moved into the series
         self._lock = threading.RLock()  # guards the records, the shapes and the drain
@@ -244,22 +247,29 @@ class Logger(RunBase):
         wall = self._clock()
         if step is None:
             step = wall
-        elif type(step) is not int or not -_STEP_LIMIT < step < _STEP_LIMIT:
+        elif type(step) is int:
+            if not -_STEP_LIMIT < step < _STEP_LIMIT:
+                step = normalise_step(step)
+        elif type(step) is not float or step - step != 0.0:  # NaN and inf fail x - x == 0
             step = normalise_step(step)
-        if type(values) is dict:
+        if isinstance(values, dict):
             # The fast path: a call whose keys, in this order, and value types were
             # seen and accepted before needs no per-value Python work at all.
             row = tuple(values.values())
-            shape = self._shapes.get(tuple(values))
-            if (
-                shape is None
-                or shape[1] != tuple(map(type, row))
-                or (shape[2] and not _ints_fit(row, shape[2]))
-                or (shape[3] and not _texts_fit(row, shape[3]))
-            ):
-                records, row = self._admit(values)
+            variants = self._shapes.get(tuple(values))
+            seen = None if variants is None else variants.get(tuple(map(type, row)))
+            if seen is not None:
+                records, ints, texts, nested = seen
+                if nested:
+                    row = _unnest(row, nested)
+                if (
+                    row is None
+                    or (ints and not _ints_fit(row, ints))
+                    or (texts and not _texts_fit(row, texts))
+                ):
+                    records, row = self._admit(values)
             else:
-                records = shape[0]
+                records, row = self._admit(values)
         else:
             records, row = self._admit(values)
         queue = self._queue
@@ -316,21 +326,49 @@ class Logger(RunBase):
                 if key not in self._keys:
                     self._define(key, kind)
             names = tuple(plain)
-            shape = self._shapes.get(names)
-            if shape is None:
-                types = None
-                if type(values) is dict and tuple(values) == names:
-                    types = tuple(map(type, flat.values()))
-                    if not all(FAST_KINDS.get(t) == kinds[k] for k, t in zip(names, types)):
-                        types = None  # numpy scalars and the like: always the slow path
-                shape = (
-                    tuple(self._keys[k] for k in names),
-                    types,
-                    () if types is None else tuple(i for i, t in enumerate(types) if t is int),
-                    () if types is None else tuple(i for i, t in enumerate(types) if t is str),
-                )
-                self._shapes[names] = shape
-        return shape[0], tuple(plain.values())
+            records = self._records.get(names)
+            if records is None:
+                records = self._records[names] = tuple(self._keys[k] for k in names)
+            if isinstance(values, dict):
+                self._remember(values, names, records, kinds)
+        return records, tuple(plain.values())
+
+    def _remember(
+        self, values: dict, names: tuple[str, ...], records: tuple[_Key, ...], kinds: dict
+    ) -> None:
+        """Cache this call's shape, if plain types make it up, for the fast path.
+
+        The key is the call's outer keys and the types of its values (a nested dict
+        one level deep counts, with its own keys and types): several variants per
+        keys tuple (ints one step, floats the next) are kept side by side, up to
+        _VARIANTS, so alternating types do not evict each other.
+        """
+        outer = tuple(values)
+        types = tuple(map(type, values.values()))
+        nested: list[Any] = []
+        flat_types: list[type] = []
+        for value, kind in zip(values.values(), types):
+            if kind is dict:
+                inner_types = tuple(map(type, value.values()))
+                if dict in inner_types:
+                    return  # deeper nesting: always the slow path
+                nested.append((tuple(value), inner_types))
+                flat_types.extend(inner_types)
+            else:
+                nested.append(None)
+                flat_types.append(kind)
+        if len(flat_types) != len(names) or not all(
+            FAST_KINDS.get(t) == kinds[name] for name, t in zip(names, flat_types)
+        ):
+            return  # numpy arrays, tensors and the like: always the slow path
+        variants = self._shapes.setdefault(outer, {})
+        if len(variants) < _VARIANTS:
+            variants[types] = (
+                records,
+                tuple(i for i, t in enumerate(flat_types) if t is int),
+                tuple(i for i, t in enumerate(flat_types) if FAST_KINDS[t] == TEXT),
+                tuple(nested) if any(n is not None for n in nested) else (),
+            )
 
     def _define(self, key: str, kind: int) -> None:
         self._keys[key] = _Key(key, kind, len(self._keys), Series(key, kind, sync=self._sync))
@@ -596,6 +634,19 @@ def _ints_fit(row: tuple, positions: tuple[int, ...]) -> bool:
         if not -INT_LIMIT < row[i] < INT_LIMIT:
             return False
     return True
+
+
+def _unnest(row: tuple, nested: tuple) -> tuple | None:
+    """The flat values of a call with nested dicts, or None if a nested dict changed shape."""
+    flat: list[Any] = []
+    for value, inner in zip(row, nested):
+        if inner is None:
+            flat.append(value)
+        elif tuple(value) == inner[0] and tuple(map(type, value.values())) == inner[1]:
+            flat.extend(value.values())
+        else:
+            return None
+    return tuple(flat)
 
 
 def _texts_fit(row: tuple, positions: tuple[int, ...]) -> bool:

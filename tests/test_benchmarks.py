@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("bench_core.py", ["hypertuner / baseline", "bytes per point", "held per point", "Reopen"]),
         ("bench_board.py", ["with the board shown", "bytes of one redraw", "build its board"]),
         ("bench_keys.py", ["flush of new keys", "memory held per one-point key"]),
+        ("bench_values.py", ["np.float32", "nested dict", "1 key per call"]),
     ],
 )
 def test_benchmark_runs_quick(script, lines, tmp_path):

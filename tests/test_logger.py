@@ -563,3 +563,74 @@ def test_bad_flush_intervals_are_refused_before_any_folder_exists(value, runs_fo
     with pytest.raises(ValueError, match=re.escape(f"(got {value!r})")):
         Logger(flush_every=value)
     assert not runs_folder.exists() or list(runs_folder.iterdir()) == []
+
+
+NUMPY_SCALARS = [
+    np.float16(1.5), np.float32(0.1), np.float64(1e300), np.longdouble(2.5),
+    np.int8(-8), np.int16(300), np.int32(-7), np.int64(2**60),
+    np.uint8(255), np.uint16(7), np.uint32(2**31), np.uint64(2**63),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("calls", [1, 5])
+def test_numpy_scalars_store_as_their_float64_value(calls):
+    """Every numpy float and int dtype stores float(value) exactly as the slow path would,
+    np.bool_ a bool and np.str_ text, on the first call and on the fast path after it."""
+    logger = Logger()
+    values = {f"n{i}": v for i, v in enumerate(NUMPY_SCALARS)}
+    values.update({"flag": np.bool_(True), "name": np.str_("adam")})
+    for step in range(calls):
+        logger.log(values, step)
+    logger.close()
+    run = hypertuner.load(logger.path)
+    for i, value in enumerate(NUMPY_SCALARS):
+        assert run[f"n{i}"].values.tolist() == [float(value)] * calls, (i, value)
+        assert run[f"n{i}"].kind == "number"
+    assert run["flag"].kind == "bool" and run["flag"].values.tolist() == [True] * calls
+    assert run["name"].kind == "text" and run["name"].values.tolist() == ["adam"] * calls
+
+
+def test_alternating_int_and_float_values_keep_every_point():
+    """A key logged as an int one step and a float the next keeps both, in order."""
+    logger = Logger()
+    for step in range(6):
+        logger.log({"tokens": step if step % 2 else float(step) + 0.5}, step)
+    logger.close()
+    assert hypertuner.load(logger.path)["tokens"].values.tolist() == [
+        0.5, 1.0, 2.5, 3.0, 4.5, 5.0,
+    ]  # fmt: skip
+
+
+def test_nested_dicts_and_dict_subclasses_log_like_flat_dicts():
+    """Nested dicts, OrderedDict and defaultdict store what the same flat dict would, also
+    when a nested dict's keys or types change between calls (a new key, a refused kind)."""
+    from collections import OrderedDict, defaultdict
+
+    logger = Logger()
+    for step in range(3):
+        logger.log({"train": {"loss": 1.0 / (step + 1), "acc": 0.5}, "lr": 0.1}, step)
+    logger.log({"train": {"loss": 0.2, "acc": 0.6, "f1": 0.7}, "lr": 0.1}, 3)  # a new inner key
+    with pytest.raises(InvalidValueError, match="'train/acc' was first logged as a number"):
+        logger.log({"train": {"loss": 0.1, "acc": "high"}, "lr": 0.1}, 4)
+    logger.log(OrderedDict([("lr", 0.05), ("epoch", 1)]), 5)
+    extra = defaultdict(float)
+    extra["lr"] = 0.01
+    logger.log(extra, 6)
+    logger.close()
+    run = hypertuner.load(logger.path)
+    assert list(run) == ["train/loss", "train/acc", "lr", "train/f1", "epoch"]
+    assert run["train/loss"].values.tolist() == [1.0, 0.5, 1 / 3, 0.2]
+    assert run["train/acc"].steps.tolist() == [0, 1, 2, 3]
+    assert run["lr"].values.tolist() == [0.1, 0.1, 0.1, 0.1, 0.05, 0.01]
+    assert run["train/f1"].steps.tolist() == [3] and run["epoch"].values.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("step", [math.nan, math.inf, -math.inf, np.float64("nan")])
+def test_float_steps_that_are_not_finite_are_refused(step):
+    """The fast check of float steps still refuses NaN and infinities."""
+    logger = Logger()
+    logger.log({"a": 1.0}, 0.5)
+    with pytest.raises(hypertuner.InvalidStepError):
+        logger.log({"a": 2.0}, step)
+    logger.close()
+    assert hypertuner.load(logger.path)["a"].steps.tolist() == [0.5]

@@ -70,3 +70,51 @@ def test_logged_points_reopen_exactly(tmp_path, calls, flush_every):
             assert same(want, have)
             assert have_step == (wall if step is None else float(step))
         assert np.array_equal(series.steps, logger[key].steps)
+
+
+number_forms = st.sampled_from([float, int, np.float64, np.float32, np.int64, np.int32])
+
+
+@st.composite
+def shaped_calls(draw):
+    """Calls that reuse a few shapes (flat or one level nested, under a / name), each
+    number passed in a random form: the fast path's cache is hit, missed and varied."""
+    shapes = draw(
+        st.lists(
+            st.lists(st.sampled_from(["a", "b", "g/x", "g/y", "h/z"]), min_size=1, unique=True),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    calls = []
+    for step in range(draw(st.integers(1, 30))):
+        flat = {name: draw(number_forms)(draw(st.integers(-1000, 1000))) for name in draw(
+            st.sampled_from(shapes))}  # fmt: skip
+        nested: dict = {}
+        for name, value in flat.items():
+            if "/" in name and draw(st.booleans()):
+                outer, inner = name.split("/")
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                nested[name] = value
+        calls.append((nested, flat, step))
+    return calls
+
+
+@given(shaped_calls())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_and_slow_paths_store_the_same(calls):
+    """However a call's numbers are passed (numpy or Python, nested or flat), each key holds
+    exactly float(value) at each step, in call order, in memory and after reopening."""
+    logger = hypertuner.Logger(display=False)
+    expected: dict[str, list[tuple[float, float]]] = {}
+    for nested, flat, step in calls:
+        logger.log(nested, step)
+        for name, value in flat.items():
+            expected.setdefault(name, []).append((float(step), float(value)))
+    logger.close()
+    run = hypertuner.load(logger.path)
+    for source in (logger, run):
+        assert sorted(source) == sorted(expected)
+        for name, points in expected.items():
+            assert list(zip(source[name].steps.tolist(), source[name].values.tolist())) == points
