@@ -1,6 +1,10 @@
 """Plain-text tables and the cell formats shared by ``RunList`` and the command line.
 
-Nothing here reads runs: callers hand over already-computed values.
+Nothing here reads runs: callers hand over already-computed values. Names, params
+and text values come from run folders other people wrote, so every table cell and
+every line the command prints goes through :func:`format_text`, which shows control
+characters (a terminal's escape sequences among them) as escapes instead of
+sending them to the terminal.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ def format_table(
     right : sequence of int, optional
         Indices of the columns to align right (numbers).
     """
-    table = [list(header), *(list(row) for row in rows)]
+    table = [[format_text(cell, None) for cell in row] for row in (header, *rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = []
     for row in table:
@@ -60,10 +64,17 @@ def format_duration(seconds: float) -> str:
 
 
 def format_time(epoch: float | None, zone: bool = False) -> str:
-    """Local time as ``YYYY-MM-DD HH:MM:SS`` (and the zone's name if ``zone``), or ``-``."""
+    """Local time as ``YYYY-MM-DD HH:MM:SS`` (and the zone's name if ``zone``), or ``-``.
+
+    A time the platform cannot convert (out of its range) reads ``?``.
+    """
     if epoch is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S" + (" %Z" if zone else ""), time.localtime(epoch))
+    try:
+        local = time.localtime(epoch)
+    except (OverflowError, OSError, ValueError):
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S" + (" %Z" if zone else ""), local)
 
 
 def format_number(value: float) -> str:
@@ -71,11 +82,21 @@ def format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def format_text(value: Any, width: int = 40) -> str:
-    """A value on one line, at most ``width`` characters (cut with an ellipsis)."""
-    text = str(value)
+def format_text(value: Any, width: int | None = 40) -> str:
+    """A value on one line that is safe to print, at most ``width`` characters.
+
+    Every character that is not printable (newlines, tabs, ESC and the other control
+    characters, bidirectional overrides, lone surrogates) is shown as its Python
+    escape, ``\\n`` or ``\\x1b``. Text longer than ``width`` is cut with an
+    ellipsis; ``width=None`` keeps it whole.
+    """
+    text = value if isinstance(value, str) else str(value)
     if not text.isprintable():
-        text = repr(text)[1:-1]  # newlines, tabs and control characters as escapes
-    if len(text) > width:
+        text = "".join(char if char.isprintable() else _escape(char) for char in text)
+    if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
     return text
+
+
+def _escape(char: str) -> str:
+    return repr(char)[1:-1]  # '\n', '\x1b', '\u202e', '\ud800'...

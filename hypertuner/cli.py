@@ -10,7 +10,14 @@
 Usage errors exit with status 2 (argparse's convention), other failures (no such
 run, an unwritable file) with 1; both print ``hypertuner: error: ...`` to stderr.
 Runs still being written, or with a damaged tail, are read up to their last whole
-record.
+record; a damaged run is named as such (``ls``, ``show``) or warned about
+(``export``).
+
+Run folders come from other people and machines, so nothing in them is trusted:
+every line printed goes through :func:`~hypertuner._table.format_text` (a name
+holding a terminal escape sequence prints as ``\\x1b[...``), ``export`` names its
+default file after the run only as one plain file name in the current folder, and
+CSV text cells that a spreadsheet would run as a formula are quoted with ``'``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
 import time
 import warnings
@@ -63,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version, or a usage error argparse printed
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     except (_Failure, HypertunerError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        _print(f"{PROG}: error: {exc}", sys.stderr)
         return 1
     except BrokenPipeError:
         # The reader of our output went away (`hypertuner export RUN -o - | head`).
@@ -147,7 +155,7 @@ def _ls(args: argparse.Namespace) -> int:
     except RunNotFoundError as exc:
         hint = "" if args.dir else " (give DIR, or set HYPERTUNER_DIR)"
         raise _Failure(f"{exc}{hint}") from None
-    print(repr(listing) if listing else f"no runs in {root}")
+    _print(repr(listing) if listing else f"no runs in {root}")
     return 0
 
 
@@ -156,6 +164,7 @@ def _ls(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     run = _load(args.run)
+    damage = run.damage  # reads the points; shown here, so not warned about
     facts = [
         ("name", run.name),
         ("status", run.status),
@@ -165,6 +174,8 @@ def _show(args: argparse.Namespace) -> int:
         ("duration", format_duration(duration(run, time.time()))),
         ("points", f"{run.points:,}"),
     ]
+    if damage is not None:
+        facts.append(("damaged", f"{damage}; the points before that record are shown"))
     if run.info.get("error"):
         facts.append(("error", format_text(run.info["error"], 200)))
     width = max(len(label) for label, _ in facts) + 2
@@ -174,19 +185,20 @@ def _show(args: argparse.Namespace) -> int:
     lines.extend(_param_lines(params, "  "))
     lines.append("")
     lines.append(_keys_table(run) if len(run) else "no points yet")
-    print("\n".join(lines))
+    _print("\n".join(lines))
     return 0
 
 
 def _param_lines(params: dict[str, Any], indent: str) -> Iterator[str]:
     """Nested params as ``name  value`` lines, a section's fields indented below it."""
-    width = max((len(name) for name in params), default=0) + 2
+    names = {name: format_text(name, None) for name in params}
+    width = max((len(shown) for shown in names.values()), default=0) + 2
     for name, value in params.items():
         if isinstance(value, dict) and value:
-            yield f"{indent}{name}"
+            yield f"{indent}{names[name]}"
             yield from _param_lines(value, indent + "  ")
         else:
-            yield f"{indent}{name:<{width}}{format_text(repr(value), 60)}"
+            yield f"{indent}{names[name]:<{width}}{format_text(repr(value), 60)}"
 
 
 def _keys_table(run: Run) -> str:
@@ -218,9 +230,9 @@ def _export(args: argparse.Namespace) -> int:
         except ImportError:
             raise _Failure("parquet export needs pyarrow: pip install pyarrow") from None
     if output == "-":
-        _write_csv(run, sys.stdout)
+        _write_csv(run, _Encodable(sys.stdout))
         return 0
-    path = Path(output or f"{run.name}.{fmt}")
+    path = Path(output or f"{_safe_file_name(run.name)}.{fmt}")
     try:
         if fmt == "csv":
             with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
@@ -229,12 +241,42 @@ def _export(args: argparse.Namespace) -> int:
             _write_parquet(run, path)
     except OSError as exc:
         raise _Failure(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    print(f"wrote {points:,} point{'s' * (points != 1)} of run {run.name} to {path}")
+    _print(f"wrote {points:,} point{'s' * (points != 1)} of run {run.name} to {path}")
     return 0
 
 
+def _safe_file_name(name: str) -> str:
+    """A run's name as one plain file name in the current folder, for ``export``.
+
+    Only the last component of a path is kept, path separators and characters that
+    are not printable become ``_``, leading dots go (no ``..``, no hidden file), and
+    the result is cut to 200 bytes of UTF-8; an empty result is ``run``.
+
+    Examples
+    --------
+    >>> _safe_file_name("../../../escaped")
+    'escaped'
+    """
+    last = re.split(r"[/\\]", name)[-1]
+    cleaned = "".join(char if char.isprintable() else "_" for char in last).lstrip(".")
+    cleaned = cleaned.encode("utf-8", "ignore")[:200].decode("utf-8", "ignore")
+    return cleaned or "run"
+
+
+# A CSV cell a spreadsheet would run as a formula starts with one of these.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a formula-like start gets a ``'``."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _write_csv(run: Run, handle: TextIO) -> None:
-    writer = csv.writer(handle, lineterminator="\n")
+    # The csv module quotes fields holding a character of the line terminator only: with
+    # "\r\n" a text holding a lone CR is quoted too (else readers split its row), and
+    # _RowsEndInLF writes each row's end as "\n".
+    writer = csv.writer(_RowsEndInLF(handle), lineterminator="\r\n")
     writer.writerow(("key", "step", "time", "value"))
     for key, series in run.items():
         steps = [_step_text(step) for step in series.steps.tolist()]
@@ -243,8 +285,36 @@ def _write_csv(run: Run, handle: TextIO) -> None:
         elif series.kind == "bool":
             values = ["true" if value else "false" for value in series.values.tolist()]
         else:
-            values = series.values.tolist()
-        writer.writerows(zip(repeat(key), steps, _iso_times(series.walls).tolist(), values))
+            values = [_text_cell(value) for value in series.values.tolist()]
+        cells = zip(repeat(_text_cell(key)), steps, _iso_times(series.walls).tolist(), values)
+        writer.writerows(cells)
+
+
+class _RowsEndInLF:
+    """Passes rows from csv.writer on with their "\r\n" ending written as "\n"."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, row: str) -> int:
+        # csv.writer writes each row in one call, ending in its terminator.
+        return self._stream.write(row[:-2] + "\n" if row.endswith("\r\n") else row)
+
+
+class _Encodable:
+    """A text stream that writes what its encoding cannot hold as backslash escapes.
+
+    Text values may hold lone surrogates (the format keeps them); printed as they
+    are, they would make writing CSV to stdout fail halfway.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        safe = text.encode(self._encoding, "backslashreplace").decode(self._encoding)
+        return self._stream.write(safe)
 
 
 def _write_parquet(run: Run, path: Path) -> None:
@@ -326,8 +396,14 @@ def _load(name: str) -> Run:
         ) from None
 
 
+def _print(text: str, stream: TextIO | None = None) -> None:
+    """Print ``text`` line by line, each made safe for a terminal (see format_text)."""
+    lines = (format_text(line, None) for line in text.split("\n"))
+    print("\n".join(lines), file=_Encodable(sys.stdout if stream is None else stream))
+
+
 def _print_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    _print(f"{PROG}: warning: {message}", sys.stderr)
 
 
 def _silence_stdout() -> None:

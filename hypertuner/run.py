@@ -9,14 +9,15 @@ follows a run that another process (or another machine) is still writing.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from pathlib import Path
 
-import numpy as np
-
 from ._base import RunBase, runs_dir
+from .errors import HypertunerWarning
 from .runfile import DATA_FILE
 from .runinfo import INFO_FILE, read_info
-from .runreader import Chunk, RunReader
+from .runreader import Columns, RunReader
 from .series import Series
 
 __all__ = ["Run", "load"]
@@ -26,6 +27,7 @@ class Run(RunBase):
     """A run on disk, finished or still being written.
 
     Use :func:`hypertuner.load` to open one. Points are read when first asked for.
+    A damaged points file is read up to the damage (see :attr:`damage`).
 
     Examples
     --------
@@ -39,56 +41,131 @@ class Run(RunBase):
         self._reader = RunReader(self._path / DATA_FILE)
         self._series: dict[str, Series] = {}
         self._loaded = False
+        self._told: str | None = None  # the damage the user was told of
 
     def _sync(self) -> None:
         if not self._loaded:
-            self._loaded = True
-            self._add(self._reader.read(), whole=True)
+            self._read_points(warn=True)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the points were read (they are read when first asked for)."""
+        return self._loaded
+
+    @property
+    def damage(self) -> str | None:
+        """Why the points file reads only in part, or None when it reads whole.
+
+        For example ``"points.htr, record at byte 1234: a chunk of 3 numbers must be
+        81 bytes (got 40)"``: the points before that record are read, none after it.
+        A run still being written is not damaged by its torn last record. Reading
+        this reads the points if they were not read yet; the warning a run gives
+        when it finds damage is not given for damage read here.
+        """
+        if not self._loaded:
+            self._read_points(warn=False)
+        self._told = self._reader.damage
+        return self._reader.damage
+
+    def reload_info(self) -> None:
+        """Read ``run.json`` again: the status, the end time, any error.
+
+        A run folder now holding another run (its ``id`` changed: the folder was
+        replaced) starts over: the points read so far are dropped, and the new
+        run's are read when next asked for.
+
+        Raises
+        ------
+        RunNotFoundError
+            If the run folder or its ``run.json`` is gone.
+        RunFormatError
+            If ``run.json`` cannot be read or is damaged.
+        """
+        info = read_info(self._path)
+        if info["id"] != self._info["id"]:
+            self._start_over()
+        self._info = info
 
     def refresh(self) -> int:
-        """Read points appended since the last read; return how many were new.
+        """Read ``run.json`` and the points appended since the last read.
 
-        Only the bytes after the last whole record read are read again.
+        Only the bytes after the last whole record read are read again. When the
+        run folder was replaced by another run, or its points file was replaced or
+        cut short, the run starts over and reads its points from the beginning.
+
+        Returns
+        -------
+        int
+            How many points were new: those appended, or every point after starting
+            over (or on the first read).
         """
-        self._info = read_info(self._path)
+        self.reload_info()
         if not self._loaded:
-            before = 0
-            self._sync()
-        else:
-            before = self.points
-            self._add(self._reader.read(), whole=False)
-        return self.points - before
+            self._read_points(warn=True)
+            return self.points
+        return self._read_points(warn=True)
 
-    def _add(self, read: tuple[list[int], list[Chunk]], whole: bool) -> None:
-        new_keys, chunks = read
-        for key_id in new_keys:
+    def _start_over(self) -> None:
+        self._series = {}
+        self._reader.start_over()
+        self._told = None
+
+    def _read_points(self, warn: bool) -> int:
+        """Read what is new in the points file into the series; return the new points."""
+        found = self._reader.read_columns(final=self.status != "running")
+        self._loaded = True
+        if found.restarted:
+            self._series = {}
+            self._told = None
+        self._add(found)
+        if warn and self._reader.damage is not None and self._reader.damage != self._told:
+            self._told = self._reader.damage
+            points = sum(len(series) for series in self._series.values())
+            warnings.warn(
+                f"run {str(self._path)!r} is damaged: {self._reader.damage}; "
+                f"the {points:,} points before that record are read, none after it",
+                HypertunerWarning,
+                stacklevel=_outside_stacklevel(),
+            )
+        if found.restarted:
+            return sum(len(series) for series in self._series.values())
+        return found.points
+
+    def _add(self, found: Columns) -> None:
+        for key_id in found.new_keys:
             name, kind = self._reader.keys[key_id]
             self._series[name] = Series(name, kind)
-        by_key: dict[int, list[Chunk]] = {}
-        for chunk in chunks:
-            by_key.setdefault(chunk.key_id, []).append(chunk)
-        for key_id, parts in by_key.items():
+        for key_id, (steps, walls, values) in found.columns.items():
             series = self._series[self._reader.keys[key_id][0]]
-            if whole and len(series) == 0:
-                # Reopening: one concatenation per column, no growth copies.
-                series.adopt(
-                    *(
-                        np.concatenate([getattr(c, col) for c in parts])
-                        for col in ("steps", "walls", "values")
-                    )
-                )
+            if len(series) == 0:
+                series.adopt(steps, walls, values)  # read into place: no copy
             else:
-                for chunk in parts:
-                    series.extend(chunk.steps, chunk.walls, chunk.values)
+                series.extend(steps, walls, values)
 
     @property
     def bytes_read(self) -> int:
         """Bytes read from the points file so far.
 
-        Each whole record is read once; only a torn tail (a record still being
-        written when a read came) is read again by the next refresh.
+        Each whole record is read once; only the frame header of a torn tail (a
+        record still being written when a read came) is read again by the next
+        refresh, and everything when the run starts over.
         """
         return self._reader.bytes_read
+
+    @property
+    def bytes_reread(self) -> int:
+        """How many of :attr:`bytes_read` were read again (``bytes_read - bytes_reread``
+        is the size of the points read)."""
+        return self._reader.bytes_reread
+
+
+def _outside_stacklevel() -> int:
+    """The stacklevel of the nearest caller outside hypertuner, for warnings."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "hypertuner":
+        level += 1
+        frame = frame.f_back
+    return level
 
 
 def load(path: str | os.PathLike[str]) -> Run:

@@ -3,7 +3,11 @@ writer still lives.
 
 ``docs/format.md`` describes the fields. The file is replaced atomically, and
 :func:`read_info` is the one validation every reader (``load``, ``runs``, the
-command line) goes through.
+command line) goes through. Runs are shared between people and machines, so it
+trusts nothing: it opens only regular files (a FIFO would block, ``/dev/zero``
+never end), reads at most :data:`MAX_INFO_BYTES`, and refuses values that would
+break a reader later (a time ``time.localtime`` cannot convert, a pid ``os.kill``
+cannot take, params nested deeper than :data:`MAX_DEPTH`).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import json
 import math
 import os
 import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ._values import describe
 from .errors import RunFormatError, RunNotFoundError
@@ -24,7 +29,12 @@ from .runfile import DATA_FILE, check_version
 __all__ = [
     "INFO_FILE",
     "INFO_TMP",
+    "MAX_DEPTH",
+    "MAX_INFO_BYTES",
+    "MAX_TIME",
+    "STATUSES",
     "live_status",
+    "open_regular",
     "process_start",
     "read_info",
     "remove_run",
@@ -33,6 +43,21 @@ __all__ = [
 
 INFO_FILE = "run.json"
 INFO_TMP = f".{INFO_FILE}.tmp"  # run.json being rewritten
+
+# Every status a writer records. "interrupted" is a run stopped by Ctrl-C. A reader
+# shows a status it does not know (from a newer writer) as it is.
+STATUSES = ("running", "finished", "crashed", "interrupted")
+
+# A run.json is a few hundred bytes; one this large is not a run description.
+MAX_INFO_BYTES = 16 * 1024 * 1024
+# Params nested deeper than this are refused: flattening or printing them would
+# recurse without end, and no configuration needs more.
+MAX_DEPTH = 64
+# Times are seconds since the epoch below 2**33 (the year 2242): time.localtime and
+# pandas' nanosecond timestamps both take every such time.
+MAX_TIME = 2**33
+# A pid is a positive C int: os.kill refuses anything larger.
+MAX_PID = 2**31 - 1
 
 
 def write_info(folder: Path, info: dict[str, Any]) -> None:
@@ -60,6 +85,54 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def open_regular(path: Path) -> tuple[BinaryIO, os.stat_result]:
+    """Open a file of a run for reading, refusing anything but a regular file.
+
+    The file is opened without blocking, so a FIFO (which would wait for a writer)
+    is refused at once instead of hanging, as are devices such as ``/dev/zero``
+    (which never end), even behind a symlink.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        If there is no such file.
+    RunFormatError
+        If it is a folder, a FIFO, a device or a socket, or cannot be opened.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as exc:
+        hint = "; make it readable by this user" if isinstance(exc, PermissionError) else ""
+        raise RunFormatError(f"cannot read {path}: {exc.strerror or exc}{hint}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise RunFormatError(f"{path} is a folder, not a file; fix or remove the run folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise RunFormatError(
+                f"{path} is {_file_kind(info.st_mode)}, not a regular file; "
+                "fix or remove the run folder"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb", buffering=0), info
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def read_info(folder: Path) -> dict[str, Any]:
     """Read and check ``run.json``: every reader of a run goes through here.
 
@@ -68,13 +141,15 @@ def read_info(folder: Path) -> dict[str, Any]:
     RunNotFoundError
         If ``folder`` holds no run (it does not exist, has no ``run.json``, or is a file).
     RunFormatError
-        If ``run.json`` cannot be read, is not a run description, is from an unknown
-        format version, or lacks a field readers need or has one of the wrong type.
+        If ``run.json`` cannot be read, is not a regular file, is over
+        ``MAX_INFO_BYTES``, is not a run description, is from an unknown format
+        version, nests values deeper than ``MAX_DEPTH``, or lacks a field readers
+        need or has one of the wrong type or out of range.
     """
     folder = Path(folder)
     path = folder / INFO_FILE
     try:
-        data = path.read_bytes()
+        handle, status = open_regular(path)
     except (FileNotFoundError, NotADirectoryError):
         if folder.is_file():
             raise RunNotFoundError(
@@ -85,25 +160,38 @@ def read_info(folder: Path) -> dict[str, Any]:
             f"no run at {str(folder)!r}: it has no {INFO_FILE} "
             "(pass the folder a Logger created, e.g. logger.path)"
         ) from None
-    except IsADirectoryError:
-        raise RunFormatError(
-            f"{path} is a folder, not a file; fix or remove the run folder"
-        ) from None
-    except OSError as exc:
-        hint = "; make it readable by this user" if isinstance(exc, PermissionError) else ""
-        raise RunFormatError(f"cannot read {path}: {exc.strerror or exc}{hint}") from None
+    with handle:
+        if status.st_size > MAX_INFO_BYTES:
+            raise _too_big(path, status.st_size)
+        try:
+            data = _read_at_most(handle, MAX_INFO_BYTES + 1)
+        except OSError as exc:
+            raise RunFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_INFO_BYTES:  # it grew after we looked
+        raise _too_big(path, len(data))
     try:
         info = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RunFormatError(
             f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}){_DAMAGED}"
         ) from None
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise RunFormatError(
+            f"{path} nests JSON objects or arrays too deeply to read "
+            f"(at most {MAX_DEPTH} levels are allowed){_DAMAGED}"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
         raise RunFormatError(f"{path} is not valid JSON: {exc}{_DAMAGED}") from None
     if not isinstance(info, dict) or "format" not in info:
         raise RunFormatError(f"{path} is not a hypertuner run description")
+    deep = _too_deep(info)  # first: the checks below repr() values
+    if deep is not None:
+        raise RunFormatError(
+            f"{path}: {deep!r} nests JSON objects or arrays more than {MAX_DEPTH} "
+            f"levels deep{_DAMAGED}"
+        )
     check_version(info["format"], str(path))
-    for field, (required, valid, expected) in _FIELDS.items():
+    for field, (required, valid, expected) in (*_FIELDS.items(), *_FIELDS_IN_RANGE.items()):
         if field not in info:
             if required:
                 raise RunFormatError(
@@ -116,6 +204,46 @@ def read_info(folder: Path) -> dict[str, Any]:
     return info
 
 
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes: a file may say it is empty and hold more (as /proc's do)."""
+    parts = []
+    while limit > 0:
+        part = handle.read(min(limit, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        limit -= len(part)
+    return b"".join(parts)
+
+
+def _too_big(path: Path, size: int) -> RunFormatError:
+    return RunFormatError(
+        f"{path} is {size:,} bytes, over the {MAX_INFO_BYTES:,} a run description may "
+        f"have{_DAMAGED}"
+    )
+
+
+def _too_deep(info: dict[str, Any]) -> str | None:
+    """The first top-level field nesting containers over MAX_DEPTH deep, or None.
+
+    Walks with a stack, not recursion, so any depth json.loads returned is safe.
+    """
+    for field, value in info.items():
+        stack = [(value, 1)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, dict):
+                children: Any = item.values()
+            elif isinstance(item, list):
+                children = item
+            else:
+                continue
+            if depth > MAX_DEPTH:
+                return field
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 _DAMAGED = "; fix the file or remove the run folder"
 
 
@@ -126,8 +254,14 @@ def _finite(value: Any) -> bool:
         return False
 
 
+def _time(value: Any) -> bool:
+    return _finite(value) and 0 <= value < MAX_TIME
+
+
+_TIME = "a time in seconds since the epoch, from 0 to 2**33 (the year 2242)"
+
 # The fields readers rely on: name -> (required, check, what it must be). Others are
-# read with care where they are used (host, pid_start, error...).
+# read with care where they are used (pid_start, error...).
 _FIELDS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "id": (True, lambda v: type(v) is str, "a string"),
     "name": (True, lambda v: type(v) is str, "a string"),
@@ -136,6 +270,14 @@ _FIELDS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "ended": (False, lambda v: v is None or _finite(v), "a finite number or null"),
     "params": (False, lambda v: type(v) is dict, "a JSON object"),
     "pid": (False, lambda v: type(v) is int, "an integer"),
+    "host": (False, lambda v: type(v) is str, "a string"),
+}
+# Checked after _FIELDS (so a wrong type is named as such): values that have the
+# right type but would break a reader later (localtime, pandas, os.kill overflow).
+_FIELDS_IN_RANGE: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
+    "created": (True, _time, _TIME),
+    "ended": (False, lambda v: v is None or _time(v), f"{_TIME}, or null"),
+    "pid": (False, lambda v: 1 <= v <= MAX_PID, "a process id, from 1 to 2**31 - 1"),
 }
 
 
@@ -147,11 +289,11 @@ def process_start(pid: int) -> int | None:
     """
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
+            line = handle.read()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: fields start after the last ')'.
-    fields = stat[stat.rindex(b")") + 2 :].split()
+    fields = line[line.rindex(b")") + 2 :].split()
     if fields[0] == b"Z":
         return None  # a zombie has finished running
     return int(fields[19])
@@ -171,7 +313,11 @@ def _alive(pid: int, started: int | None) -> bool:
 
 
 def live_status(info: dict[str, Any]) -> str:
-    """The status a reader should report: a 'running' run whose writer is gone crashed."""
+    """The status a reader should report: a 'running' run whose writer is gone crashed.
+
+    Any other status is reported as recorded, one of :data:`STATUSES` or a status of
+    a newer writer.
+    """
     status = info["status"]
     if status == "running" and info.get("host") == socket.gethostname():
         pid = info.get("pid")  # an int if present: read_info checked it

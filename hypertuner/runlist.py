@@ -17,17 +17,16 @@ from typing import Any
 import numpy as np
 
 from ._base import runs_dir
-from ._table import format_duration, format_table, format_time
+from ._table import format_duration, format_table, format_text, format_time
 from .errors import HypertunerError, HypertunerWarning, ParamsError, RunNotFoundError
 from .run import Run
 from .runfile import DATA_FILE
-from .runinfo import INFO_FILE, read_info
+from .runinfo import INFO_FILE, STATUSES
 from .runreader import count_points
 from .series import require_pandas
 
 __all__ = ["RunList", "duration", "flat_params", "runs"]
 
-_STATUSES = ("running", "finished", "crashed")
 _MISSING = object()  # a param a run does not have
 
 
@@ -98,8 +97,8 @@ class RunList(list):
                 "filter() takes a function of a run, or keyword arguments such as "
                 f"status='finished' (got {predicate!r} that is {type(predicate).__name__})"
             )
-        if "status" in criteria and criteria["status"] not in _STATUSES:
-            allowed = ", ".join(repr(status) for status in _STATUSES)
+        if "status" in criteria and criteria["status"] not in STATUSES:
+            allowed = ", ".join(repr(status) for status in STATUSES)
             raise ValueError(f"status must be one of {allowed} (got {criteria['status']!r})")
         for name in criteria:
             if name != "status" and self and all(_param(run, name) is _MISSING for run in self):
@@ -137,6 +136,8 @@ class RunList(list):
         """One row per run: status, timing, hyperparameters and metric statistics.
 
         This reads every run's points (each run reads its file once and keeps them).
+        Runs whose points file is damaged or cannot be read are left out, with one
+        :class:`~hypertuner.HypertunerWarning` naming them and why.
 
         Parameters
         ----------
@@ -160,6 +161,24 @@ class RunList(list):
             If pandas is not installed.
         """
         pd = require_pandas("summary()")
+        kept = RunList()
+        left_out = []
+        for run in self:
+            problem = _problem(run)
+            if problem is None:
+                kept.append(run)
+            else:
+                left_out.append(f"{run.name!r} ({problem})")
+        if left_out:
+            warnings.warn(
+                f"summary() left out {len(left_out)} damaged run{'s' * (len(left_out) > 1)}: "
+                f"{'; '.join(left_out)}",
+                HypertunerWarning,
+                stacklevel=2,
+            )
+        return kept._summary(pd, metrics)
+
+    def _summary(self, pd: Any, metrics: str | Iterable[str] | None) -> Any:
         now = time.time()
         created = np.array([run.created for run in self], float)
         columns: dict[str, Any] = {
@@ -192,22 +211,35 @@ class RunList(list):
         shown = self.varying() or list(dict.fromkeys(n for run in self for n in flat_params(run)))
         now = time.time()
         rows = []
+        notes = []
         for run in self:
             flat = flat_params(run)
             params = ", ".join(f"{name}={flat[name]!r}" for name in shown if name in flat)
-            points = _points(run)
+            points, problem = _points(run)
+            if points is None:
+                count = "?"
+                notes.append(f"{run.name}: cannot read its points: {problem}")
+            elif problem is not None:
+                count = f"{points:,} damaged"
+                notes.append(f"{run.name}: {problem}")
+            else:
+                count = f"{points:,}"
             rows.append(
                 (
                     run.name,
                     run.status,
                     format_time(run.created),
                     format_duration(duration(run, now)),
-                    "?" if points is None else f"{points:,}",
+                    count,
                     params,
                 )
             )
         header = ("name", "status", "started", "duration", "points", "params")
-        return format_table(header, rows, right=(3, 4))
+        table = format_table(header, rows, right=(3, 4))
+        if notes:
+            # Below the table: the reasons are too long for a column.
+            table += "\n\n" + "\n".join(format_text(note, None) for note in notes)
+        return table
 
     # -- following ----------------------------------------------------------------------
 
@@ -236,10 +268,10 @@ class RunList(list):
         problems: list[str] = []
         for run in list(self):
             try:
-                if run._loaded:
+                if run.loaded:
                     counts[run] = run.refresh()
                 else:
-                    run._info = read_info(run.path)  # status and end time, not points
+                    run.reload_info()  # status and end time; points are read when needed
             except RunNotFoundError:
                 self.remove(run)  # its folder was deleted
             except (HypertunerError, OSError) as exc:
@@ -369,9 +401,22 @@ def _stats(run: Run, key: str) -> tuple[float, float, float]:
     return series.stats() if series is not None else (math.nan, math.nan, math.nan)
 
 
-def _points(run: Run) -> int | None:
-    """How many points a run holds, without keeping them in memory if not read yet."""
+def _points(run: Run) -> tuple[int | None, str | None]:
+    """How many points a run holds, and its damage, without keeping them if not read yet.
+
+    The count is None, with the reason, for a points file that cannot be read at all.
+    """
     try:
-        return run.points if run._loaded else count_points(run.path / DATA_FILE)
-    except (HypertunerError, OSError):
-        return None
+        if run.loaded:
+            return run.points, run.damage
+        return count_points(run.path / DATA_FILE, final=run.status != "running")
+    except (HypertunerError, OSError) as exc:
+        return None, str(exc)
+
+
+def _problem(run: Run) -> str | None:
+    """Why a run's points cannot all be read (damage, an unreadable file), or None."""
+    try:
+        return run.damage
+    except (HypertunerError, OSError) as exc:
+        return str(exc)

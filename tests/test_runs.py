@@ -148,7 +148,9 @@ def test_filter_rejects_a_bad_status_and_a_non_function():
     listed = hypertuner.runs(make_run("a").path.parent)
     with pytest.raises(ValueError) as info:
         listed.filter(status="done")
-    assert str(info.value) == "status must be one of 'running', 'finished', 'crashed' (got 'done')"
+    assert str(info.value) == (
+        "status must be one of 'running', 'finished', 'crashed', 'interrupted' (got 'done')"
+    )
     with pytest.raises(TypeError) as info:
         listed.filter("lr")
     assert str(info.value) == (

@@ -23,6 +23,7 @@ from ipywidgets import HTML, VBox
 from .._resources import resource
 from ..errors import HypertunerWarning
 from ..run import Run
+from ..runinfo import STATUSES
 from ..runlist import duration, flat_params, runs
 from .board import STATUS_COLOURS, Board, color
 
@@ -158,10 +159,7 @@ class Compare(VBox):
                 self._table.metrics = metrics
                 if self._table.metric not in metrics:
                     self._table.metric = metrics[0] if metrics else ""
-            counts = {
-                s: sum(r["status"] == s for r in rows)
-                for s in ("running", "finished", "crashed", "interrupted")
-            }
+            counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
             summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
             self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (
                 f" · {summary}" if summary else ""
