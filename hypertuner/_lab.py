@@ -8,7 +8,8 @@ edits to the copy are kept from one demo to the next.
 JupyterLab runs in a session of its own, so a Ctrl-C in the terminal reaches only
 this process, which then asks JupyterLab to shut down (SIGTERM: it stops its
 kernels and frees the port) and says so in one line. SIGTERM and SIGHUP to this
-process do the same, so JupyterLab is never left behind holding the port.
+process do the same, and on Linux JupyterLab is told to end with the demo even if
+the demo is killed outright, so it is never left behind holding the port.
 """
 
 from __future__ import annotations
@@ -104,7 +105,12 @@ def open_notebook(
 
     with open(log_path, "ab") as log:
         server = subprocess.Popen(
-            command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_end_with_parent,
         )
         try:
             for sig in previous if in_main else ():
@@ -143,6 +149,21 @@ def open_notebook(
                         signal.signal(sig, handler)
     print("JupyterLab stopped.", file=out, flush=True)
     return code
+
+
+def _end_with_parent() -> None:
+    """In JupyterLab's process: get SIGTERM when the demo dies, even by SIGKILL (Linux).
+
+    A demo killed outright cannot shut JupyterLab down itself; without this the
+    server would be orphaned, holding its port.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: Ctrl-C, SIGTERM and SIGHUP still stop it through the demo
 
 
 def _wait_for_url(server: subprocess.Popen[bytes], log_path: Path) -> str | None:

@@ -147,6 +147,8 @@ def test_lab_opens_the_quickstart_and_stops_cleanly(tmp_path, sig, status):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGINT as in a terminal: a runner started as a background job ignores it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         printed = [process.stdout.readline() for _ in range(4)]  # blocks until it says so
@@ -179,3 +181,28 @@ def test_lab_opens_the_quickstart_and_stops_cleanly(tmp_path, sig, status):
     assert out == "JupyterLab stopped.\n"
     assert err == ""
     assert port_is_free(port)
+
+
+def test_lab_ends_with_a_demo_killed_outright(tmp_path):
+    """A demo killed with SIGKILL cannot shut JupyterLab down itself; JupyterLab still
+    ends (the kernel sends it SIGTERM) and frees its port."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "HYPERTUNER_DIR"}
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hypertuner.demo", "--lab", "--no-browser", f"--port={port}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        printed = [process.stdout.readline() for _ in range(4)]
+        assert printed[-1] == "Press Ctrl-C to stop.\n", (printed, process.stderr.read())
+        assert not port_is_free(port)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 120
+    while not port_is_free(port):
+        assert time.monotonic() < deadline, "JupyterLab outlived the demo that started it"
+        time.sleep(0.2)

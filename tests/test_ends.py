@@ -14,8 +14,15 @@ import pytest
 import hypertuner
 
 
-def run_script(tmp_path, body: str) -> tuple[subprocess.CompletedProcess, hypertuner.Run]:
-    """Run a script that makes one logger in ``tmp_path/runs``; return it and its run."""
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal's program has it, so Python turns it into
+    KeyboardInterrupt. A test runner started as a background job (no job control)
+    ignores SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_script(tmp_path, body: str) -> tuple[subprocess.CompletedProcess, hypertuner.Run | None]:
+    """Run a script in ``tmp_path``; return it and its run, if it made exactly one."""
     script = tmp_path / "script.py"
     script.write_text(
         "import os, signal, sys, threading\nimport hypertuner\n" + textwrap.dedent(body)
@@ -23,7 +30,7 @@ def run_script(tmp_path, body: str) -> tuple[subprocess.CompletedProcess, hypert
     env = {k: v for k, v in os.environ.items() if k not in ("HYPERTUNER_DIR", "HYPERTUNER_PARAMS")}
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=120,
+        timeout=120, preexec_fn=default_sigint,
     )  # fmt: skip
     folders = list((tmp_path / "runs").iterdir())
     return done, hypertuner.load(folders[0]) if len(folders) == 1 else None
