@@ -50,7 +50,7 @@ from .errors import HypertunerWarning, InvalidValueError, RunClosedError
 from .params import coerce as _coerce_params
 from .params import current as _current_params
 from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, WriteFailed, chunk_records, key_parts
-from .runinfo import process_start, remove_run, write_info
+from .runinfo import STATUSES, process_start, remove_run, write_info
 from .series import Series, SeriesView
 
 __all__ = ["Logger"]
@@ -538,23 +538,61 @@ class Logger(RunBase):
 
     # -- closing ------------------------------------------------------------------
 
-    def close(self, status: str = "finished") -> None:
-        """Flush every point, mark the run finished and release the file.
+    def set_params(self, params: Any) -> None:
+        """Record ``params`` as the run's hyperparameters, replacing those it had.
+
+        For frameworks that hand their config over after the run began (Lightning's
+        ``log_hyperparams``); ``run.json`` is rewritten at once. Takes what ``params=``
+        takes: a dict, a ``Params`` or the path of a JSON file.
+
+        Raises
+        ------
+        ParamsError
+            If a value has no JSON form.
+        RunClosedError
+            If the logger was closed.
+        """
+        if self._detached:
+            return
+        if self._closed:
+            raise RunClosedError(f"set_params(): run {self.name!r} is closed")
+        self._info["params"] = _coerce_params(params)
+        write_info(self._path, self._info)
+
+    def close(self, status: str = "finished", *, error: BaseException | str | None = None) -> None:
+        """Flush every point, mark the run ``status`` (finished) and release the file.
 
         Closing twice does nothing. Points the disk refused stay in memory and a
         warning says so; the run on disk still reopens with what it holds. A run
         that never accepted a point is removed instead (see :class:`Logger`).
-        """
-        self._end(status, None)
 
-    def _end(self, status: str, error: BaseException | None) -> None:
+        Parameters
+        ----------
+        status : str
+            How the run ended: one of ``runinfo.STATUSES``.
+        error : exception or str, optional
+            What ended it, recorded as ``run.info["error"]`` (for a crashed run).
+
+        Raises
+        ------
+        ValueError
+            If ``status`` is not a known status.
+        """
+        if status not in STATUSES:
+            allowed = ", ".join(repr(s) for s in STATUSES)
+            raise ValueError(f"close(): status must be one of {allowed} (got {status!r})")
+        self._end(status, error)
+
+    def _end(self, status: str, error: BaseException | str | None) -> None:
         """Close with ``status``, recording ``error`` (the exception that ended the run)."""
         with self._end_lock:
             if self._closed:
                 return
             self._closed = True
-        if error is not None:
+        if isinstance(error, BaseException):
             self._info["error"] = f"{type(error).__name__}: {error}"[:1000]
+        elif error is not None:
+            self._info["error"] = str(error)[:1000]
         self._stop.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import ParamsError
 
-__all__ = ["Params", "coerce", "current", "params"]
+__all__ = ["Params", "coerce", "current", "json_entries", "params"]
 
 _FLAG = "--params"
 _ENV_VAR = "HYPERTUNER_PARAMS"
@@ -309,3 +309,27 @@ def coerce(value: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
     if isinstance(value, (str, os.PathLike)):
         return _read(value)
     raise ParamsError(f"params must be a dict, a Params or a path to a JSON file ({_got(value)})")
+
+
+def json_entries(mapping: Mapping[Any, Any] | Any) -> dict[str, Any]:
+    """The entries of a framework's config that have a JSON form, as a fresh dict.
+
+    Nested mappings (and ``argparse.Namespace``) become dicts; keys become strings;
+    numpy scalars become numbers and numpy arrays lists. Entries with no JSON form (a
+    module, a class, a callable, a NaN) are left out rather than refused: a training
+    framework's config holds such things, and the rest is still worth recording.
+    """
+    if not isinstance(mapping, Mapping):
+        mapping = vars(mapping)
+    plain: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping) or type(value).__name__ == "Namespace":
+            plain[str(key)] = json_entries(value)
+            continue
+        if getattr(value, "shape", ()) != () and callable(getattr(value, "tolist", None)):
+            value = value.tolist()  # a numpy array (class weights, constraints...)
+        try:
+            plain[str(key)] = _plain(value, str(key))
+        except ParamsError:
+            pass
+    return plain

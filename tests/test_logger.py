@@ -634,3 +634,40 @@ def test_float_steps_that_are_not_finite_are_refused(step):
         logger.log({"a": 2.0}, step)
     logger.close()
     assert hypertuner.load(logger.path)["a"].steps.tolist() == [0.5]
+
+
+def test_set_params_records_params_given_after_the_run_began():
+    """set_params() replaces the run's params in run.json at once; a reader sees them."""
+    logger = Logger(params={"lr": 0.1})
+    logger.set_params({"lr": 0.01, "model": {"hidden": 64}})
+    assert hypertuner.load(logger.path).params.to_dict() == {"lr": 0.01, "model": {"hidden": 64}}
+    logger.log({"loss": 1.0}, 0)
+    logger.close()
+    with pytest.raises(hypertuner.RunClosedError, match="set_params\\(\\): run '.*' is closed"):
+        logger.set_params({"lr": 1.0})
+    assert hypertuner.load(logger.path).params.lr == 0.01
+
+
+def test_close_records_the_status_and_error_given():
+    """close(status, error=...) records both; an unknown status is refused, naming the known."""
+    logger = Logger()
+    logger.log({"loss": 1.0}, 0)
+    with pytest.raises(ValueError, match="close\\(\\): status must be one of 'running', "):
+        logger.close("exploded")
+    logger.close("crashed", error=RuntimeError("CUDA out of memory"))
+    run = hypertuner.load(logger.path)
+    assert run.status == "crashed"
+    assert run.info["error"] == "RuntimeError: CUDA out of memory"
+
+
+def test_json_entries_keeps_what_has_a_json_form():
+    """json_entries() keeps JSON values and nested mappings, and leaves out the rest."""
+    from argparse import Namespace
+
+    from hypertuner.params import json_entries
+
+    config = {"lr": np.float32(0.5), "layers": (1, 2), "act": np.tanh, "nan": math.nan,
+              "opt": Namespace(name="adam", betas=[0.9, 0.99]), 3: "three"}  # fmt: skip
+    assert json_entries(config) == {
+        "lr": 0.5, "layers": [1, 2], "opt": {"name": "adam", "betas": [0.9, 0.99]}, "3": "three",
+    }  # fmt: skip
