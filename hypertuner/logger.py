@@ -57,6 +57,8 @@ __all__ = ["Logger"]
 
 # Seconds between redraws of a live board (a slow redraw stretches this).
 REDRAW_EVERY = 0.2
+# Seconds between samples of the system metrics, for Logger(system=True).
+SYSTEM_EVERY = 5.0
 
 # Drain the queue once it holds this many calls, so memory stays bounded even when
 # nothing reads and the flush interval is long.
@@ -114,6 +116,10 @@ class Logger(RunBase):
     display : bool, optional
         Show the live board in the current notebook cell. By default it is shown in
         a notebook and never elsewhere (outside a notebook no widget code is loaded).
+    system : bool or float
+        Also log CPU and memory use (and, where NVML finds GPUs, their utilisation and
+        memory) under ``system/...`` keys at the wall time: every 5 seconds for True,
+        or every that many seconds; sampled by the flush thread. Needs psutil.
     clock, timer : callable, optional
         The wall clock points and ``run.json`` record (``time.time``), and the
         monotonic clock that schedules redraws (``time.monotonic``); tests move them.
@@ -141,6 +147,7 @@ class Logger(RunBase):
         *,
         flush_every: float = 1.0,
         display: bool | None = None,
+        system: bool | float = False,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -153,6 +160,18 @@ class Logger(RunBase):
                 "flush_every must be a positive, finite number of seconds, at most "
                 f"threading.TIMEOUT_MAX (got {flush_every!r})"
             )
+        sampler = None
+        if system is not False:
+            if system is True:
+                system = SYSTEM_EVERY
+            if not (type(system) in (int, float) and math.isfinite(system) and system > 0):
+                raise ValueError(
+                    "system must be True, False or a positive, finite number of seconds "
+                    f"between samples (got {system!r})"
+                )
+            from ._system import Sampler
+
+            sampler = Sampler()  # before any folder exists: psutil may be missing
         if params is None:
             current = _current_params()
             params_dict = current.to_dict() if current is not None else {}
@@ -197,6 +216,8 @@ class Logger(RunBase):
         self._flush_warned = False
         self._owner = threading.current_thread()
         self._flush_every = float(flush_every)
+        self._sampler = sampler
+        self._system_every = float(system) if sampler is not None else math.inf
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"hypertuner-flush-{self.name}", daemon=True
@@ -530,11 +551,39 @@ class Logger(RunBase):
                     self._dirty[record.id] = record
 
     def _flush_loop(self) -> None:
-        while not self._stop.wait(self._flush_every):
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - flush() warned; the thread must live on
-                pass
+        wait = min(self._flush_every, self._system_every)
+        flush_at = sample_at = time.monotonic()
+        while not self._stop.wait(wait):
+            now = time.monotonic()
+            if self._sampler is not None and now >= sample_at:
+                sample_at = now + self._system_every
+                self._sample()
+            if now >= flush_at:
+                flush_at = now + self._flush_every
+                try:
+                    self.flush()
+                except Exception:  # noqa: BLE001 - flush() warned; the thread must live on
+                    pass
+
+    def _sample(self) -> None:
+        """Queue one reading of the system figures, at the wall time (flush thread only).
+
+        Queued directly rather than through log(): log() may redraw a board, and the
+        board is drawn from the thread that trains, never from this one.
+        """
+        try:
+            values = self._sampler.sample()
+            wall = self._clock()
+            records, row = self._admit(values)
+            self._queue.append((records, wall, wall, row))
+        except Exception as exc:  # noqa: BLE001 - a broken sensor must not stop the flushes
+            self._sampler = None
+            warnings.warn(
+                f"hypertuner stopped sampling system metrics of run {self.name!r}: "
+                f"{type(exc).__name__}: {exc}",
+                HypertunerWarning,
+                stacklevel=1,
+            )
 
     # -- closing ------------------------------------------------------------------
 
