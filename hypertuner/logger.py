@@ -229,15 +229,7 @@ class Logger(RunBase):
         _process.register(self)
         self._thread.start()
         if display or (display is None and in_notebook()):
-            try:
-                self.show()
-            except Exception as exc:  # noqa: BLE001 - no board must never mean no logging
-                warnings.warn(
-                    f"hypertuner cannot show the board of run {self.name!r} "
-                    f"({type(exc).__name__}: {exc}); logging goes on without it.",
-                    HypertunerWarning,
-                    stacklevel=2,
-                )
+            self._show_or_warn(stacklevel=3)
 
     # -- writing ------------------------------------------------------------------
 
@@ -441,6 +433,18 @@ class Logger(RunBase):
         from .board import show
 
         return show(self)
+
+    def _show_or_warn(self, stacklevel: int) -> None:
+        """Show the board; if it cannot be shown, warn once and let logging go on."""
+        try:
+            self.show()
+        except Exception as exc:  # noqa: BLE001 - no board must never mean no logging
+            warnings.warn(
+                f"hypertuner cannot show the board of run {self.name!r} "
+                f"({type(exc).__name__}: {exc}); logging goes on without it.",
+                HypertunerWarning,
+                stacklevel=stacklevel,
+            )
 
     def _watch(self, redraw: Callable[[bool], Any]) -> None:
         """Call ``redraw(final)`` from log() every REDRAW_EVERY seconds and on close."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from argparse import Namespace
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +21,6 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
 from .._notebook import in_notebook
-from ..errors import HypertunerWarning
 from ..logger import Logger
 from ..params import current, json_entries
 
@@ -54,8 +52,8 @@ class HypertunerLogger(LightningLogger):
     ``trainer.fit()``, logs to a new run with the same params.
 
     Lightning asks for ``log_dir`` when ``fit()`` starts, before it hands over the
-    hyperparameters, so the run is made then; params that arrive before its first
-    point make it again, with them, under the same name (it holds nothing yet).
+    hyperparameters, so the run is made then and the params are written into it when
+    they arrive (:meth:`hypertuner.Logger.set_params`).
     """
 
     def __init__(
@@ -137,7 +135,7 @@ class HypertunerLogger(LightningLogger):
         if not self._shown:
             self._shown = True
             if self._display or (self._display is None and in_notebook()):
-                _show(run)
+                run._show_or_warn(stacklevel=4)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
@@ -169,15 +167,3 @@ class HypertunerLogger(LightningLogger):
         latest = current()  # those of hypertuner.params(), under Lightning's
         params = {**(latest.to_dict() if latest is not None else {}), **self._params}
         return Logger(name, dir, params, flush_every=self._flush_every, display=False)
-
-
-def _show(run: Logger) -> None:
-    try:
-        run.show()
-    except Exception as exc:  # noqa: BLE001 - no board must never mean no logging
-        warnings.warn(
-            f"hypertuner cannot show the board of run {run.name!r} "
-            f"({type(exc).__name__}: {exc}); logging goes on without it.",
-            HypertunerWarning,
-            stacklevel=3,
-        )
