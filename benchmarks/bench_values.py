@@ -54,6 +54,11 @@ VARIANTS = {
         "i",
     ),
     "float step": ("make = lambda i: dict(zip(keys, base))", "i * 0.5"),
+    # Kept as tensors (a detached copy each), converted per drain: no .item() per value.
+    "torch 0-d tensor (CPU)": (
+        "import torch\nmake = lambda i: dict(zip(keys, [torch.tensor(x) for x in base]))",
+        "i",
+    ),
 }
 
 RUN = r"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from .errors import InvalidStepError, InvalidValueError
 
 __all__ = [
     "BOOL",
+    "EAGER_DEVICES",
     "FAST_KINDS",
     "FAST_TEXT_CHARS",
     "INT_LIMIT",
@@ -29,6 +31,7 @@ __all__ = [
     "check_name",
     "describe",
     "flatten",
+    "is_tensor",
     "normalise",
     "normalise_step",
 ]
@@ -87,6 +90,9 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
         if kind == TEXT and len(value) > FAST_TEXT_CHARS:
             _check_text(key, value)
         return kind, value
+    torch = sys.modules.get("torch")  # a tensor can only exist once torch is imported
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _tensor(key, value, torch)
     if value is None:
         raise InvalidValueError(
             f"log(): the value of {key!r} is None; log {ACCEPTED}, or leave the key out."
@@ -119,7 +125,7 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
         ) from None
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, (list, tuple, dict, set)):
-        # numpy scalars, 0-d arrays, torch/jax tensors: all expose .item()
+        # numpy scalars, 0-d arrays, jax arrays: all expose .item()
         # and none needs to be imported to be read this way.
         try:
             plain = item()
@@ -133,6 +139,48 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
     raise InvalidValueError(
         f"log(): the value of {key!r} must be {ACCEPTED} (got {describe(value)})."
     )
+
+
+# Devices whose tensors are read at the call: there .item() waits for no queue of
+# work, and is cheaper than keeping a copy. Tensors elsewhere (CUDA, MPS...) are kept.
+EAGER_DEVICES = frozenset({"cpu"})
+
+
+def _tensor(key: str, value: Any, torch: Any) -> tuple[int, Any]:
+    """A one-element torch tensor: read now on the CPU, else kept: no GPU sync per call.
+
+    On an accelerator its kind comes from its dtype, and a detached copy is kept, so
+    an in-place change after the call, a CUDA graph replaying, or the autograd graph
+    never reach it; the logger converts the tensors of a drain together, one
+    transfer per device.
+    """
+    if value.is_cpu and "cpu" in EAGER_DEVICES:
+        # On the CPU .item() waits for nothing: read it now, checking only on failure.
+        try:
+            plain = value.item()
+        except RuntimeError:
+            plain = None  # not one element: said below
+        if plain is not None and type(plain) is not complex:
+            return normalise(key, plain)
+    count = value.numel()
+    if count != 1:
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a tensor of {count:,} elements "
+            f"(shape {tuple(value.shape)}); log one number per key, e.g. tensor.mean()."
+        )
+    if value.dtype.is_complex:
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a complex tensor ({value.dtype}); log its .real "
+            "or .abs()."
+        )
+    kind = BOOL if value.dtype == torch.bool else NUMBER
+    return kind, value.detach().reshape(()).clone()
+
+
+def is_tensor(value: Any) -> bool:
+    """True for a torch tensor (without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def _check_text(key: str, text: str) -> None:

@@ -42,6 +42,7 @@ from ._values import (
     check_name,
     describe,
     flatten,
+    is_tensor,
     normalise,
     normalise_step,
 )
@@ -205,6 +206,10 @@ class Logger(RunBase):
         # tuple is shared by every call of those keys: the drain groups by its identity.
         self._shapes: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
         self._records: dict[tuple[str, ...], tuple[_Key, ...]] = {}
+        # The same for calls holding torch tensors, and the ids of those tuples.
+        self._tensor_records: dict[tuple[str, ...], tuple[_Key, ...]] = {}
+        self._tensor_ids: set[int] = set()
+        self._tensor_warned: set[str] = set()  # keys warned of a NaN or a failed conversion
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
         self._queue: list[tuple] = []  # calls not yet moved into the series
         self._lock = threading.RLock()  # guards the records, the shapes and the drain
@@ -339,6 +344,15 @@ class Logger(RunBase):
                 if key not in self._keys:
                     self._define(key, kind)
             names = tuple(plain)
+            if any(map(is_tensor, plain.values())):
+                # A records tuple of its own marks the calls whose tensors the drain
+                # converts (never the fast path: a tensor's kind is in its dtype).
+                records = self._tensor_records.get(names)
+                if records is None:
+                    records = tuple(self._keys[k] for k in names)
+                    self._tensor_records[names] = records
+                    self._tensor_ids.add(id(records))
+                return records, tuple(plain.values())
             records = self._records.get(names)
             if records is None:
                 records = self._records[names] = tuple(self._keys[k] for k in names)
@@ -410,6 +424,8 @@ class Logger(RunBase):
                     start = i
 
     def _store(self, records: tuple[_Key, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
+        if id(records) in self._tensor_ids:
+            rows = self._untensor(records, steps, rows)
         step_array = np.array(steps, np.float64)
         wall_array = np.array(walls, np.float64)
         columns: Any
@@ -423,6 +439,50 @@ class Logger(RunBase):
         for record, column in zip(records, columns):
             record.series.extend(step_array, wall_array, column)
             dirty[record.id] = record
+
+    def _untensor(self, records: tuple[_Key, ...], steps: tuple, rows: tuple) -> list:
+        """The rows with their tensors as floats: one transfer per device, not one per value.
+
+        A value that is NaN or infinite, or a device whose tensors fail to convert,
+        warns once per key (the call could not check it without syncing) and is
+        stored as logged (NaN where the conversion failed).
+        """
+        import torch
+
+        out = [list(row) for row in rows]
+        by_device: dict[Any, list[tuple[int, int, Any]]] = {}
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if isinstance(value, torch.Tensor):
+                    by_device.setdefault(value.device, []).append((i, j, value))
+        for device, found in by_device.items():
+            try:
+                numbers = torch.stack([t for _, _, t in found]).to("cpu", torch.float64).tolist()
+            except Exception as exc:  # noqa: BLE001 - keep the points, say which keys
+                numbers = [math.nan] * len(found)
+                self._warn_tensor(
+                    {records[j].name for _, j, _ in found},
+                    f"its tensors on {device} could not be read ({type(exc).__name__}: {exc}); "
+                    "they are stored as NaN",
+                )
+            bad: dict[str, tuple[float, float]] = {}  # key -> (step, value) of its first
+            for (i, j, _), number in zip(found, numbers):
+                out[i][j] = number
+                if not math.isfinite(number) and records[j].name not in bad:
+                    bad[records[j].name] = (steps[i], number)
+            for name, (step, number) in bad.items():
+                self._warn_tensor({name}, f"it was {number} at step {step:g}")
+        return out
+
+    def _warn_tensor(self, names: set[str], what: str) -> None:
+        for name in sorted(names - self._tensor_warned):
+            self._tensor_warned.add(name)
+            warnings.warn(
+                f"hypertuner: the tensor logged as {name!r} in run {self.name!r}: {what} "
+                "(tensors are checked when the queue is drained, not at the call).",
+                HypertunerWarning,
+                stacklevel=1,
+            )
 
     _sync = _drain  # readers see every point logged so far
 

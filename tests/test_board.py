@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import ipywidgets
+import ipywidgets.comm
 import numpy as np
 import pytest
 
-pytest.importorskip("bqplot")
-
-import ipywidgets  # noqa: E402
-import ipywidgets.comm  # noqa: E402
-
-import hypertuner  # noqa: E402
-from hypertuner.board import board_for  # noqa: E402
+import hypertuner
+from hypertuner.board import board_for
 
 
 class RecordingComm:

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 import hypertuner
 from hypertuner import Logger
 from hypertuner.cli import main
@@ -316,7 +314,8 @@ def test_export_to_a_named_file_and_a_bad_place(capsys, tmp_path):
 
 def test_export_parquet(capsys, tmp_path, monkeypatch):
     """--format parquet writes typed columns; text keys' values go in an extra text column."""
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
+
     make_run("r")
     monkeypatch.chdir(tmp_path)
     status, out, _ = run_cli(capsys, "export", "r", "--format", "parquet")
@@ -340,7 +339,8 @@ def test_export_parquet(capsys, tmp_path, monkeypatch):
 
 def test_export_parquet_of_numbers_only_has_four_columns(capsys, tmp_path):
     """A run with no text keys exports key, step, time, value; -o FILE.parquet picks parquet."""
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
+
     logger = Logger(name="n")
     logger.log({"x": 1.0}, 0)
     logger.close()

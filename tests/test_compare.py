@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+import ipywidgets.comm
 import pytest
+from test_board import RecordingComm
 
-pytest.importorskip("bqplot")
-
-import ipywidgets.comm  # noqa: E402
-from test_board import RecordingComm  # noqa: E402
-
-import hypertuner  # noqa: E402
+import hypertuner
 
 
 @pytest.fixture(autouse=True)

@@ -121,7 +121,7 @@ def test_one_bad_field_among_good_runs_is_skipped_by_ls_varying_and_summary(
     capsys, runs_folder, field, value, problem
 ):
     """A run.json field out of range is refused naming it; ls, varying() and summary() go on."""
-    pytest.importorskip("pandas")
+
     make_run("a", {"lr": 0.1})
     bad = make_run("bad", {"lr": 0.2})
     make_run("c", {"lr": 0.3})
@@ -392,7 +392,8 @@ def test_ls_names_a_damaged_run_and_its_reason(capsys, runs_folder):
 
 def test_summary_leaves_damaged_runs_out_with_one_warning(runs_folder):
     """summary() skips damaged runs and names them in one warning; the others are summarised."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     bad, damage = damaged_folder(runs_folder)
     with pytest.warns(HypertunerWarning) as caught:
         frame = hypertuner.runs().summary()

@@ -7,10 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -66,7 +65,8 @@ def test_reopened_run_reads_every_point(quickstart):
 
 def test_html_export_shows_the_static_picture(quickstart):
     """Exported to HTML without widget state, the output shows the SVG charts."""
-    nbconvert = pytest.importorskip("nbconvert")
+    import nbconvert
+
     notebook, _ = quickstart
     saved = nbformat.from_dict(notebook)
     saved.metadata.pop("widgets", None)  # as a notebook saved without widget state

@@ -146,7 +146,7 @@ def test_runs_of_a_missing_folder(tmp_path):
 
 def test_to_pandas_is_long_format():
     """to_pandas() has one row per point: key, step, time, value."""
-    pytest.importorskip("pandas")
+
     run = hypertuner.load(make_run(points=3).path)
     frame = run.to_pandas()
     assert list(frame.columns) == ["key", "step", "time", "value"]

@@ -195,7 +195,8 @@ def test_a_param_some_runs_lack_varies():
 
 def test_summary_columns_and_values():
     """summary(): status, created, duration, points, params (varying first), metric stats."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     make_run(
         "a",
         {"seed": 0, "lr": 0.1, "model": {"hidden": 64}},
@@ -243,7 +244,7 @@ def test_summary_columns_and_values():
 
 def test_summary_of_chosen_metrics():
     """summary(metrics) covers only those keys; a bool key counts as 0/1, a text key as none."""
-    pytest.importorskip("pandas")
+
     make_run("a", losses=(1.0, 0.5), best=[False, True], phase=["w", "m"])
     frame = hypertuner.runs().summary(["best", "phase", "missing"])
     assert list(frame.columns)[4:] == [
@@ -268,7 +269,7 @@ def test_summary_of_chosen_metrics():
 
 def test_summary_of_a_running_run_measures_duration_so_far():
     """A running run's duration is the time since it was created."""
-    pytest.importorskip("pandas")
+
     live = Logger(name="live")
     live.log({"loss": 1.0}, 0)
     time.sleep(0.05)
@@ -283,7 +284,7 @@ def test_summary_of_a_running_run_measures_duration_so_far():
 
 def test_summary_renames_a_param_that_shares_a_column_name():
     """A param called like a fixed column is named params.<name> instead."""
-    pytest.importorskip("pandas")
+
     make_run("a", {"status": "draft", "points": 3})
     frame = hypertuner.runs().summary()
     assert list(frame.columns)[:6] == [
@@ -299,7 +300,7 @@ def test_summary_renames_a_param_that_shares_a_column_name():
 
 def test_summary_of_no_runs_has_the_fixed_columns():
     """An empty RunList summarises to an empty frame with the fixed columns."""
-    pytest.importorskip("pandas")
+
     frame = RunList().summary()
     assert list(frame.columns) == ["status", "created", "duration", "points"] and len(frame) == 0
 
@@ -543,7 +544,7 @@ def test_a_run_whose_process_died_is_listed_as_crashed(tmp_path):
     assert [(r.name, r.status) for r in listed] == [("dead", "crashed")]
     assert [r.name for r in listed.filter(status="crashed")] == ["dead"]
     assert repr(listed).splitlines()[1].split()[:2] == ["dead", "crashed"]
-    pytest.importorskip("pandas")
+
     frame = listed.summary()
     assert frame.loc["dead", "points"] == 5 and frame.loc["dead", "loss/last"] == 0.2
     assert 0 <= frame.loc["dead", "duration"] < 60

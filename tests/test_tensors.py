@@ -1,0 +1,150 @@
+"""Torch tensors: read at the call on the CPU, kept and converted per drain elsewhere.
+
+A tensor on an accelerator is never read with .item() at the call (that would wait
+for the GPU each step): the drain converts the tensors it holds together, one
+transfer per device, and checks them then. That code does not depend on the device,
+so the tests of it run on the CPU with no device counted as eager (the ``deferred``
+fixture), as a GPU's tensors would be handled.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import hypertuner
+from hypertuner import _values
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """Handle CPU tensors as a GPU's are: kept at the call, converted at the drain."""
+    monkeypatch.setattr(_values, "EAGER_DEVICES", frozenset())
+
+
+@pytest.mark.parametrize("mode", ["eager", "deferred"])
+def test_tensors_store_their_values_with_kinds_from_their_dtypes(mode, request):
+    """float, int and bool tensors, 0-d or of one element, with or without a gradient,
+    store their value, read at the call or at the drain; a bool tensor makes a bool key."""
+    if mode == "deferred":
+        request.getfixturevalue("deferred")
+    weight = torch.tensor(2.0, requires_grad=True)
+    logger = hypertuner.Logger()
+    for step in range(4):
+        logger.log(
+            {
+                "loss": weight * step,  # part of an autograd graph
+                "f32": torch.tensor([0.5], dtype=torch.float32),
+                "i64": torch.tensor([[step]], dtype=torch.int64),
+                "flag": torch.tensor(step % 2 == 0),
+                "plain": 1.0,
+            },
+            step,
+        )
+    logger.close()
+    run = hypertuner.load(logger.path)
+    assert run.kinds == {
+        "loss": "number", "f32": "number", "i64": "number", "flag": "bool", "plain": "number",
+    }  # fmt: skip
+    assert run["loss"].values.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert run["f32"].values.tolist() == [0.5] * 4
+    assert run["i64"].values.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert run["flag"].values.tolist() == [True, False, True, False]
+
+
+def test_no_item_call_and_one_transfer_per_device_per_drain(monkeypatch, deferred):
+    """Logging tensors never calls Tensor.item(); a drain of 1,000 calls stacks their
+    tensors once for the one device they are on."""
+
+    def no_item(self):
+        raise AssertionError("Tensor.item() was called: that synchronises a GPU")
+
+    stacks = []
+    real_stack = torch.stack
+
+    def counting_stack(tensors, *args, **kwargs):
+        stacks.append(len(tensors))
+        return real_stack(tensors, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "item", no_item)
+    monkeypatch.setattr(torch, "stack", counting_stack)
+    logger = hypertuner.Logger(flush_every=1000)
+    losses = torch.arange(1000, dtype=torch.float32)
+    for step in range(1000):
+        logger.log({"loss": losses[step], "lr": torch.tensor(0.1)}, step)
+    values = logger["loss"].values  # reading drains the queue
+    assert stacks == [2000]
+    np.testing.assert_array_equal(values, np.arange(1000, dtype=np.float64))
+    logger.close()
+
+
+def test_a_tensor_changed_in_place_after_the_call_keeps_the_logged_value(deferred):
+    """The logger keeps a copy: an accumulator updated in place later does not change it."""
+    running = torch.tensor(0.0)
+    logger = hypertuner.Logger()
+    for step in range(3):
+        running += 1.0
+        logger.log({"running": running}, step)
+    running.zero_()
+    logger.close()
+    assert hypertuner.load(logger.path)["running"].values.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            torch.zeros(2, 3),
+            "log(): the value of 'x' is a tensor of 6 elements (shape (2, 3)); log one number "
+            "per key, e.g. tensor.mean().",
+        ),
+        (
+            torch.tensor(1 + 2j),
+            "log(): the value of 'x' is a complex tensor (torch.complex64); log its .real or "
+            ".abs().",
+        ),
+    ],
+)
+def test_tensors_that_are_not_one_real_number_are_refused(value, message, deferred):
+    """A tensor of several elements or a complex one is refused at the call, naming the key."""
+    logger = hypertuner.Logger()
+    with pytest.raises(hypertuner.InvalidValueError) as caught:
+        logger.log({"x": value}, 0)
+    assert str(caught.value) == message
+    logger.close()
+
+
+def test_a_nan_tensor_warns_once_at_the_drain_and_is_stored(deferred):
+    """A NaN (or infinite) tensor, which the call cannot see without a sync, warns once
+    per key when the queue drains, naming the key and step; the value is kept as logged."""
+    logger = hypertuner.Logger(flush_every=1000)
+    logger.log({"loss": torch.tensor(0.5), "norm": torch.tensor(1.0)}, 0)
+    logger.log({"loss": torch.tensor(float("nan")), "norm": torch.tensor(float("inf"))}, 1)
+    logger.log({"loss": torch.tensor(float("nan")), "norm": torch.tensor(2.0)}, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = logger["loss"].values
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        f"hypertuner: the tensor logged as 'loss' in run {logger.name!r}: it was nan at step 1 "
+        "(tensors are checked when the queue is drained, not at the call).",
+        f"hypertuner: the tensor logged as 'norm' in run {logger.name!r}: it was inf at step 1 "
+        "(tensors are checked when the queue is drained, not at the call).",
+    ]
+    assert values[0] == 0.5 and np.isnan(values[1:]).all()
+    logger.close()
+    assert hypertuner.load(logger.path)["norm"].values.tolist() == [1.0, float("inf"), 2.0]
+
+
+def test_cpu_tensors_are_read_at_the_call():
+    """On the CPU a tensor is read at once (no copy kept): a later in-place change is not
+    seen, and the value is checked at the call like a float."""
+    running = torch.tensor(1.0)
+    logger = hypertuner.Logger()
+    logger.log({"running": running}, 0)
+    running += 1.0
+    logger.close()
+    assert hypertuner.load(logger.path)["running"].values.tolist() == [1.0]
