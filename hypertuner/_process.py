@@ -20,7 +20,7 @@ import sys
 import threading
 from typing import Any, Protocol
 
-__all__ = ["register", "unregister"]
+__all__ = ["register", "status_of", "unregister"]
 
 
 class _Run(Protocol):
@@ -55,7 +55,16 @@ def _open_runs() -> list[_Run]:
         return list(_open.values())
 
 
-def _status_of(error: BaseException) -> str:
+def status_of(error: BaseException | None) -> str:
+    """The status a run ends with when ``error`` ends it (None: it ended normally).
+
+    ``sys.exit(0)`` and a generator closed early are normal ends; Ctrl-C interrupts;
+    anything else, a non-zero ``sys.exit`` included, is a crash.
+    """
+    if error is None or isinstance(error, GeneratorExit):
+        return "finished"
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        return "finished"
     return "interrupted" if isinstance(error, KeyboardInterrupt) else "crashed"
 
 
@@ -67,7 +76,7 @@ def _install() -> None:
     def excepthook(kind: type[BaseException], error: BaseException, tb: Any) -> None:
         # The program is ending on this error: its runs end with it.
         for run in _open_runs():
-            run._end(_status_of(error), error)
+            run._end(status_of(error), error)
         previous_hook(kind, error, tb)
 
     sys.excepthook = excepthook
@@ -78,7 +87,7 @@ def _install() -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
             for run in _open_runs():
                 if run._owned_by(args.thread):
-                    run._end(_status_of(args.exc_value), args.exc_value)
+                    run._end(status_of(args.exc_value), args.exc_value)
         previous_thread_hook(args)
 
     threading.excepthook = thread_excepthook

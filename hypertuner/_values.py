@@ -31,7 +31,6 @@ __all__ = [
     "check_name",
     "describe",
     "flatten",
-    "is_tensor",
     "normalise",
     "normalise_step",
 ]
@@ -175,12 +174,6 @@ def _tensor(key: str, value: Any, torch: Any) -> tuple[int, Any]:
         )
     kind = BOOL if value.dtype == torch.bool else NUMBER
     return kind, value.detach().reshape(()).clone()
-
-
-def is_tensor(value: Any) -> bool:
-    """True for a torch tensor (without importing torch)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def _check_text(key: str, text: str) -> None:

@@ -19,6 +19,7 @@ import math
 import os
 import random
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -42,14 +43,13 @@ from ._values import (
     check_name,
     describe,
     flatten,
-    is_tensor,
     normalise,
     normalise_step,
 )
 from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
 from .params import coerce as _coerce_params
-from .params import current as _current_params
+from .params import current_dict as _current_params
 from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, WriteFailed, chunk_records, key_parts
 from .runinfo import STATUSES, process_start, remove_run, write_info
 from .series import Series, SeriesView
@@ -174,8 +174,7 @@ class Logger(RunBase):
 
             sampler = Sampler()  # before any folder exists: psutil may be missing
         if params is None:
-            current = _current_params()
-            params_dict = current.to_dict() if current is not None else {}
+            params_dict = _current_params()
         else:
             params_dict = _coerce_params(params)
         self._clock = clock  # wall time: what points and run.json record
@@ -205,9 +204,9 @@ class Logger(RunBase):
         # ints, positions of texts, how to unnest)}. One records tuple per flat key
         # tuple is shared by every call of those keys: the drain groups by its identity.
         self._shapes: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
-        self._records: dict[tuple[str, ...], tuple[_Key, ...]] = {}
-        # The same for calls holding torch tensors, and the ids of those tuples.
-        self._tensor_records: dict[tuple[str, ...], tuple[_Key, ...]] = {}
+        # (flat keys, holds tensors) -> the records tuple of such calls, and the ids
+        # of those that hold tensors (their blocks are converted by the drain).
+        self._records: dict[tuple[tuple[str, ...], bool], tuple[_Key, ...]] = {}
         self._tensor_ids: set[int] = set()
         self._tensor_warned: set[str] = set()  # keys warned of a NaN or a failed conversion
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
@@ -344,19 +343,17 @@ class Logger(RunBase):
                 if key not in self._keys:
                     self._define(key, kind)
             names = tuple(plain)
-            if any(map(is_tensor, plain.values())):
-                # A records tuple of its own marks the calls whose tensors the drain
-                # converts (never the fast path: a tensor's kind is in its dtype).
-                records = self._tensor_records.get(names)
-                if records is None:
-                    records = tuple(self._keys[k] for k in names)
-                    self._tensor_records[names] = records
-                    self._tensor_ids.add(id(records))
-                return records, tuple(plain.values())
-            records = self._records.get(names)
+            # Calls holding tensors share a records tuple of their own: it marks the
+            # blocks whose tensors the drain converts (and they never take the fast
+            # path: a tensor's kind is in its dtype).
+            torch = sys.modules.get("torch")
+            tensors = torch is not None and any(isinstance(v, torch.Tensor) for v in plain.values())
+            records = self._records.get((names, tensors))
             if records is None:
-                records = self._records[names] = tuple(self._keys[k] for k in names)
-            if isinstance(values, dict):
+                records = self._records[(names, tensors)] = tuple(self._keys[k] for k in names)
+                if tensors:
+                    self._tensor_ids.add(id(records))
+            if isinstance(values, dict) and not tensors:
                 self._remember(values, names, records, kinds)
         return records, tuple(plain.values())
 
@@ -769,14 +766,8 @@ class Logger(RunBase):
         return self
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
-        if error is None or isinstance(error, GeneratorExit):
-            self._end("finished", None)
-        elif isinstance(error, SystemExit) and error.code in (0, None):
-            self._end("finished", None)  # sys.exit(0) is a normal end
-        elif isinstance(error, KeyboardInterrupt):
-            self._end("interrupted", error)
-        else:
-            self._end("crashed", error)
+        status = _process.status_of(error)
+        self._end(status, None if status == "finished" else error)
 
 
 def _ints_fit(row: tuple, positions: tuple[int, ...]) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import ParamsError
 
-__all__ = ["Params", "coerce", "current", "json_entries", "params"]
+__all__ = ["Params", "coerce", "current", "current_dict", "json_entries", "params"]
 
 _FLAG = "--params"
 _ENV_VAR = "HYPERTUNER_PARAMS"
@@ -285,6 +285,11 @@ def params(defaults: Mapping[str, Any] | None = None, argv: Sequence[str] | None
 def current() -> Params | None:
     """Return the result of the latest :func:`params` call in this process, or None."""
     return _current
+
+
+def current_dict() -> dict[str, Any]:
+    """The latest :func:`params` as a fresh dict, empty if it was never called."""
+    return _current.to_dict() if _current is not None else {}
 
 
 def coerce(value: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:

@@ -31,7 +31,11 @@ def child_checks(logger: hypertuner.Logger) -> None:
     assert len(messages) == 1, messages
     assert messages[0].startswith(f"log() in a forked child process (pid {os.getpid()}) does")
     assert logger.flush() is False
-    assert len(logger["x"]) >= 0  # reading takes a lock: it must not be one held at the fork
+    # Reading takes the lock, which must not be one held at the fork, and shows the
+    # points the parent had stored by then: an exact prefix of its steps.
+    steps = logger["x"].steps
+    np.testing.assert_array_equal(steps, np.arange(len(steps), dtype=np.float64))
+    np.testing.assert_array_equal(logger["x"].values, steps)
     logger.close()  # does nothing to the parent's run
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import keras
 
 from ..logger import Logger
-from ..params import coerce, current, json_entries
+from ..params import coerce, current_dict, json_entries
 
 __all__ = ["HypertunerCallback"]
 
@@ -91,8 +91,7 @@ class HypertunerCallback(keras.callbacks.Callback):
             return
         params = self._run_params
         if params is None:
-            latest = current()
-            params = latest.to_dict() if latest is not None else {}
+            params = current_dict()
         params = dict(params)
         if "optimizer" not in params:
             optimizer = _optimizer_config(self.model)

@@ -15,7 +15,7 @@ from typing import Any
 from lightgbm.callback import CallbackEnv
 
 from ..logger import Logger
-from ..params import coerce, current, json_entries
+from ..params import coerce, current_dict, json_entries
 
 __all__ = ["HypertunerCallback", "hypertuner_callback"]
 
@@ -114,9 +114,5 @@ class HypertunerCallback:
     def _record(self, lightgbm_params: Mapping[str, Any] | None) -> dict[str, Any]:
         """LightGBM's params that are JSON values (arrays as lists), under the ones given."""
         recorded = json_entries(lightgbm_params or {})
-        given = self._params
-        if given is None:
-            latest = current()
-            given = latest.to_dict() if latest is not None else {}
-        recorded.update(given)
+        recorded.update(current_dict() if self._params is None else self._params)
         return recorded

@@ -21,8 +21,9 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
 from .._notebook import in_notebook
+from .._process import status_of
 from ..logger import Logger
-from ..params import current, json_entries
+from ..params import current_dict, json_entries
 
 __all__ = ["HypertunerLogger"]
 
@@ -122,8 +123,7 @@ class HypertunerLogger(LightningLogger):
         self._params = merged
         run = self._run
         if run is not None and not run.closed:
-            latest = current()
-            run.set_params({**(latest.to_dict() if latest is not None else {}), **merged})
+            run.set_params({**current_dict(), **merged})
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -147,10 +147,8 @@ class HypertunerLogger(LightningLogger):
         error = sys.exc_info()[1]
         if status in ("success", "finished"):
             run.close("finished")
-        elif isinstance(error, KeyboardInterrupt):
-            run.close("interrupted", error=error)
-        else:
-            run.close("crashed", error=error)
+        else:  # crashed (error recorded), or interrupted by Ctrl-C
+            run.close("crashed" if error is None else status_of(error), error=error)
 
     # -- the run -----------------------------------------------------------------
 
@@ -164,6 +162,5 @@ class HypertunerLogger(LightningLogger):
 
     def _make(self, name: str | None, dir: str | os.PathLike[str] | Path | None) -> Logger:
         self._shown = False
-        latest = current()  # those of hypertuner.params(), under Lightning's
-        params = {**(latest.to_dict() if latest is not None else {}), **self._params}
+        params = {**current_dict(), **self._params}  # hypertuner.params(), under Lightning's
         return Logger(name, dir, params, flush_every=self._flush_every, display=False)

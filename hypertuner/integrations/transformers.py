@@ -19,7 +19,7 @@ from transformers import TrainerCallback
 
 from ..errors import HypertunerWarning
 from ..logger import Logger
-from ..params import current, json_entries
+from ..params import current_dict, json_entries
 
 __all__ = ["HypertunerCallback"]
 
@@ -125,8 +125,7 @@ class HypertunerCallback(TrainerCallback):
             logger.close(status)
 
     def _start(self, args: Any, model: Any) -> None:
-        latest = current()
-        params = latest.to_dict() if latest is not None else {}
+        params = current_dict()
         params.update(json_entries(args.to_dict()))
         config = getattr(model, "config", None)
         if config is not None and hasattr(config, "to_dict"):
