@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._version import __version__
 from .board import compare
 from .errors import (
@@ -24,6 +26,18 @@ from .params import Params, params
 from .run import Run, load
 from .runlist import RunList, runs
 from .series import Series
+from .tune.space import SpaceError, loguniform, randint, uniform
+
+
+def sweep(script: Any, space: Any, **options: Any) -> Any:
+    """Tune a training script's hyperparameters with Optuna: :func:`hypertuner.tune.sweep.sweep`.
+
+    Loads Optuna and the controller only when called, so ``import hypertuner`` stays light.
+    """
+    from .tune.sweep import sweep as start
+
+    return start(script, space, **options)
+
 
 __all__ = [
     "HypertunerError",
@@ -39,9 +53,14 @@ __all__ = [
     "RunList",
     "RunNotFoundError",
     "Series",
+    "SpaceError",
     "__version__",
     "compare",
     "load",
+    "loguniform",
     "params",
+    "randint",
     "runs",
+    "sweep",
+    "uniform",
 ]

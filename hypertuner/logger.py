@@ -51,7 +51,15 @@ from .errors import HypertunerWarning, InvalidValueError, RunClosedError
 from .params import coerce as _coerce_params
 from .params import current_dict as _current_params
 from .runfile import DATA_FILE, FORMAT_VERSION, RunWriter, WriteFailed, chunk_records, key_parts
-from .runinfo import STATUSES, process_start, remove_run, write_info
+from .runinfo import (
+    INFO_FILE,
+    STATUSES,
+    STOP_REASONS,
+    process_start,
+    read_stop,
+    remove_run,
+    write_info,
+)
 from .series import Series, SeriesView
 
 __all__ = ["Logger"]
@@ -68,6 +76,11 @@ DRAIN_AT = 4096
 _STEP_LIMIT = 2**53
 # Type variants cached per keys tuple (a call whose types change every step stays slow).
 _VARIANTS = 8
+# Seconds between looks for a stop request (Logger.should_stop reads a file).
+STOP_CHECK_EVERY = 0.2
+# Set by a sweep for each trial it launches: the folder the trial's run goes in.
+TRIAL_FOLDER_ENV = "HYPERTUNER_RUN_FOLDER"
+_trial_folder_claimed = False
 
 _ADJECTIVES = (
     "amber bold brisk calm clever crisp dapper eager fair gentle glad keen lively "
@@ -180,7 +193,7 @@ class Logger(RunBase):
         self._clock = clock  # wall time: what points and run.json record
         self._timer = timer  # monotonic: what schedules redraws
         now = clock()
-        self._path = _new_run_folder(runs_dir(dir), name, now)
+        self._path = _trial_folder() or _new_run_folder(runs_dir(dir), name, now)
         self._info = {
             "format": FORMAT_VERSION,
             "id": uuid.uuid4().hex,
@@ -230,6 +243,8 @@ class Logger(RunBase):
         self._listeners: list[Callable[[bool], Any]] = []
         self._redraw_at = math.inf
         self._display_warned = False
+        self._stop_reason: str | None = None
+        self._stop_checked_at = -math.inf
         _process.register(self)
         self._thread.start()
         if display or (display is None and in_notebook()):
@@ -708,6 +723,9 @@ class Logger(RunBase):
             self._thread.join()
         flushed = self.flush()
         self._writer.close()
+        reason = self._stop_reason or read_stop(self._path)
+        if reason is not None:
+            status = STOP_REASONS[reason]  # the run ended because it was asked to
         self._info["status"] = status if flushed else "crashed"
         self._info["ended"] = self._clock()
         try:
@@ -749,6 +767,23 @@ class Logger(RunBase):
         self._dirty = {}
         self._listeners = []
         self._redraw_at = math.inf
+
+    @property
+    def should_stop(self) -> bool:
+        """True once a stop was asked for this run: a sweep pruned or stopped its trial.
+
+        A training loop that checks it can end cleanly (``if logger.should_stop:
+        break``); the run then closes as ``pruned`` (or ``interrupted``), whatever
+        status :meth:`close` is given. Reads a file at most every 0.2 s, so it is
+        cheap to check every step. A sweep stops a trial that does not check within
+        a grace period itself.
+        """
+        if self._stop_reason is None:
+            now = self._timer()
+            if now - self._stop_checked_at >= STOP_CHECK_EVERY:
+                self._stop_checked_at = now
+                self._stop_reason = read_stop(self._path)
+        return self._stop_reason is not None
 
     def now(self) -> float:
         """The time by this logger's clock (``clock``), in seconds since the epoch."""
@@ -797,6 +832,25 @@ def _texts_fit(row: tuple, positions: tuple[int, ...]) -> bool:
         if len(row[i]) > FAST_TEXT_CHARS:
             return False
     return True
+
+
+def _trial_folder() -> Path | None:
+    """The folder a sweep made for this trial's run, for the process's first logger.
+
+    A sweep names it in ``$HYPERTUNER_RUN_FOLDER``, so that a training script needs
+    no change to log where the sweep follows it, whatever ``name`` and ``dir`` it
+    passes. Later loggers, and any once the folder holds a run, go where they ask.
+    """
+    global _trial_folder_claimed
+    folder = os.environ.get(TRIAL_FOLDER_ENV)
+    if not folder or _trial_folder_claimed:
+        return None
+    _trial_folder_claimed = True
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    if (path / INFO_FILE).exists():
+        return None  # a process started by the trial's script, say, reached here first
+    return path
 
 
 def _new_run_folder(root: Path, name: str | None, now: float) -> Path:

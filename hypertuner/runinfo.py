@@ -18,6 +18,7 @@ import math
 import os
 import socket
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,20 +34,30 @@ __all__ = [
     "MAX_INFO_BYTES",
     "MAX_TIME",
     "STATUSES",
+    "STOP_FILE",
+    "STOP_REASONS",
     "live_status",
     "open_regular",
     "process_start",
     "read_info",
+    "read_stop",
     "remove_run",
+    "request_stop",
     "write_info",
 ]
 
 INFO_FILE = "run.json"
 INFO_TMP = f".{INFO_FILE}.tmp"  # run.json being rewritten
 
-# Every status a writer records. "interrupted" is a run stopped by Ctrl-C. A reader
-# shows a status it does not know (from a newer writer) as it is.
-STATUSES = ("running", "finished", "crashed", "interrupted")
+# Every status a writer records. "interrupted" is a run stopped by Ctrl-C or by a
+# stop request; "pruned" a sweep's trial stopped early because it did worse than
+# the others. A reader shows a status it does not know (from a newer writer) as it is.
+STATUSES = ("running", "finished", "crashed", "interrupted", "pruned")
+
+# A request that the run's writer stop, written by a sweep into the run folder
+# (docs/format.md): {"reason": "pruned" | "stopped", "time": seconds}.
+STOP_FILE = "stop.json"
+STOP_REASONS = {"pruned": "pruned", "stopped": "interrupted"}  # reason -> the run's status
 
 # A run.json is a few hundred bytes; one this large is not a run description.
 MAX_INFO_BYTES = 16 * 1024 * 1024
@@ -343,3 +354,37 @@ def remove_run(folder: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
             raise
+
+
+def request_stop(folder: Path, reason: str) -> None:
+    """Ask the writer of the run in ``folder`` to stop, for ``reason`` (see STOP_REASONS).
+
+    The request is a file, so that it reaches a writer on another machine through
+    shared storage; it is written atomically and never removed by a reader.
+    """
+    if reason not in STOP_REASONS:
+        raise ValueError(f"reason must be one of {', '.join(STOP_REASONS)} (got {reason!r})")
+    tmp = folder / f".{STOP_FILE}.tmp"
+    tmp.write_text(json.dumps({"reason": reason, "time": time.time()}))
+    os.replace(tmp, folder / STOP_FILE)
+
+
+def read_stop(folder: Path) -> str | None:
+    """The reason a stop was requested for the run in ``folder``, or None if it was not.
+
+    A request that cannot be read or names no known reason still asks for a stop,
+    read as ``"stopped"``: something meant the run to end.
+    """
+    try:
+        handle, _ = open_regular(folder / STOP_FILE)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except RunFormatError:
+        return "stopped"
+    with handle:
+        data = handle.read(4096)
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return "stopped"
+    return reason if reason in STOP_REASONS else "stopped"
