@@ -6,6 +6,7 @@
     hypertuner show RUN                                  one run: facts, params, its keys
     hypertuner export RUN [--format csv|parquet] [-o FILE]   every point, long format
     hypertuner demo                                      the quickstart notebook in JupyterLab
+    hypertuner sweep SCRIPT --space FILE --objective KEY  tune a script's params with Optuna
 
 Usage errors exit with status 2 (argparse's convention), other failures (no such
 run, an unwritable file) with 1; both print ``hypertuner: error: ...`` to stderr.
@@ -61,8 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         The arguments after the program name; ``sys.argv[1:]`` when None.
     """
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if argv[:1] == ["sweep"] and "--" in argv:  # the rest is the training script's
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1 :]
     try:
         args = parser.parse_args(argv)
+        args.script_args = script_args
         with warnings.catch_warnings():
             # A skipped run folder is worth one line on stderr, not a traceback-style report.
             warnings.simplefilter("always")
@@ -142,7 +149,99 @@ def _parser() -> argparse.ArgumentParser:
 
     add_lab_arguments(demo)
     demo.set_defaults(command=_demo)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="tune a training script's params with Optuna",
+        description="Run trials of SCRIPT (python SCRIPT --params <trial>/params.json) with "
+        "params drawn from the space, prune the unpromising ones from their live runs, "
+        "and print each trial as it ends. Running it again on the same --dir resumes the "
+        "sweep; Ctrl-C stops it and the running trials.",
+        epilog='The space file is a JSON object: {"lr": {"loguniform": [1e-4, 1]}, '
+        '"dropout": {"uniform": [0, 0.5]}, "layers": {"randint": [1, 4]}, '
+        '"hidden": [32, 64, 128], "epochs": 10}: a list is a choice, a plain value is fixed. '
+        "Arguments after -- go to the script.",
+    )
+    sweep.add_argument("script", metavar="SCRIPT", help="the training script")
+    sweep.add_argument("--space", required=True, metavar="FILE", help="the search space (JSON)")
+    sweep.add_argument("--objective", required=True, metavar="KEY", help="the key to optimise")
+    sweep.add_argument("--mode", default="min", choices=("min", "max"))
+    sweep.add_argument("--summary", default="last", choices=("last", "min", "max"))
+    sweep.add_argument("--trials", type=int, default=16, metavar="N")
+    sweep.add_argument("--parallel", type=int, default=1, metavar="N")
+    sweep.add_argument(
+        "--pruner", default="median", choices=("median", "hyperband", "none"), help="(median)"
+    )
+    sweep.add_argument("--sampler", default="tpe", choices=("tpe", "random", "grid"))
+    sweep.add_argument("--seed", type=int, default=None)
+    sweep.add_argument("--dir", default=None, help="the sweep's folder (sweeps/SCRIPT-NAME)")
+    sweep.set_defaults(command=_sweep)
     return parser
+
+
+# -- sweep ------------------------------------------------------------------------------
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .tune.space import from_json
+    from .tune.sweep import Sweep
+
+    try:
+        text = Path(args.space).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise _Failure(f"cannot read the space file {args.space!r}: {exc}") from None
+    space = from_json(text, args.space)
+    extra = args.script_args
+    printed: set[int] = set()
+
+    def report() -> None:  # from the controller thread: one line per trial that ended
+        for trial in sweep.trials:
+            if trial.state != "running" and trial.number not in printed:
+                printed.add(trial.number)
+                _print(_trial_line(trial, sweep), sys.stdout)
+
+    sweep = Sweep(
+        args.script,
+        space,
+        objective=args.objective,
+        mode=args.mode,
+        summary=args.summary,
+        trials=args.trials,
+        parallel=args.parallel,
+        pruner=None if args.pruner == "none" else args.pruner,
+        sampler=args.sampler,
+        dir=args.dir,
+        args=extra,
+        seed=args.seed,
+        display=False,
+    )
+    sweep.watch(report)
+    _print(
+        f"sweeping {sweep.dir}: {sweep.total} trials, {sweep.mode} {sweep.objective}", sys.stdout
+    )
+    try:
+        sweep.wait()
+    except KeyboardInterrupt:
+        _print("stopped: the running trials were stopped", sys.stderr)
+        return 130
+    best = sweep.best
+    _print(
+        f"best: trial {best.number}, {sweep.objective} {format_number(best.value)}, "
+        f"params {best.params}"
+        if best is not None
+        else "no trial completed",
+        sys.stdout,
+    )
+    return 0 if best is not None else 1
+
+
+def _trial_line(trial: Any, sweep: Any) -> str:
+    value = "" if trial.value is None else f" {sweep.objective} {format_number(trial.value)}"
+    where = f" at step {trial.pruned_step}" if trial.state == "pruned" else ""
+    line = f"trial {trial.number} {trial.state}{where}:{value} {trial.params}"
+    if trial.error:
+        line += f" ({trial.error.strip().splitlines()[-1][:200]})"
+    return line
 
 
 # -- ls ---------------------------------------------------------------------------------

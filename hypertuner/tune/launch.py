@@ -93,6 +93,7 @@ def run_trial(spec: TrialSpec) -> TrialExit:
             "pid": process.pid,
             "pid_start": process_start(process.pid),
             "host": socket.gethostname(),
+            "launcher": os.getpid(),  # the process that ran this: the controller, or a worker
             "started": time.time(),
         },
     )

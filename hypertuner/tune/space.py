@@ -9,6 +9,7 @@ hypertuner``, so it stays free of Optuna, which only :func:`suggest` needs.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ __all__ = [
     "RandInt",
     "SpaceError",
     "Uniform",
+    "from_json",
     "grid_of",
     "loguniform",
     "parse",
@@ -244,3 +246,44 @@ def grid_of(flat: dict[str, Any]) -> dict[str, list[Any]]:
                 f"sampler='grid' needs a list of values for every parameter; {name!r} is {spec!r}"
             )
     return grid
+
+
+_JSON_DRAWN = {"uniform": uniform, "loguniform": loguniform, "randint": randint}
+
+
+def from_json(text: str, origin: str = "space") -> dict[str, Any]:
+    """A space from JSON, where ``{"loguniform": [lo, hi]}`` (or uniform, randint) draws.
+
+    Any other object is nested params; a list is a choice; a plain value is fixed.
+
+    Raises
+    ------
+    SpaceError
+        If the text is not a JSON object, or a range is not ``[low, high]``.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpaceError(
+            f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SpaceError(f"{origin} must hold a JSON object of parameter -> values")
+    return _drawn_from_json(data, "")
+
+
+def _drawn_from_json(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _JSON_DRAWN:
+            ((kind, bounds),) = value.items()
+            if not isinstance(bounds, list) or len(bounds) != 2:
+                raise SpaceError(
+                    f"space parameter {prefix + key!r}: {kind} needs [low, high] (got {bounds!r})"
+                )
+            out[key] = _JSON_DRAWN[kind](*bounds)
+        elif isinstance(value, dict):
+            out[key] = _drawn_from_json(value, f"{prefix}{key}.")
+        else:
+            out[key] = value
+    return out

@@ -190,6 +190,7 @@ class Sweep:
             self._lock = threading.Lock()
             self._live: dict[int, _Live] = {}
             self._listeners: list[Callable[[], Any]] = []
+            self._heard = True  # every listener was called since it was added
             self._stopping = False
             self._error: BaseException | None = None
             self._objective_seen = False
@@ -316,8 +317,18 @@ class Sweep:
         return None
 
     def watch(self, listener: Callable[[], Any]) -> None:
-        """Call ``listener()`` (from the controller thread) whenever a trial changes."""
-        self._listeners.append(listener)
+        """Call ``listener()`` from the controller thread: soon, then whenever trials change.
+
+        It runs after the controller's pruning decisions of that round, and once more
+        when the sweep has ended (or at once, if it already has).
+        """
+        with self._lock:
+            self._listeners.append(listener)
+            self._heard = False
+            ended = self._done.is_set()
+        if ended:
+            listener()
+        self._wake.set()
 
     def __repr__(self) -> str:
         counts = {s: 0 for s in STATES}
@@ -461,7 +472,8 @@ class Sweep:
                 while self._may_launch():
                     self._launch()
                     changed = True
-                if changed:
+                if changed or not self._heard:
+                    self._heard = True
                     self._tell_listeners()
                 with self._lock:
                     if not self._live and not self._may_launch():
