@@ -24,6 +24,7 @@ from pathlib import Path
 from ..errors import HypertunerError
 from ..runinfo import (
     INFO_FILE,
+    STOP_FILE,
     STOP_REASONS,
     live_status,
     process_start,
@@ -64,7 +65,7 @@ class TrialExit:
     stop: str | None  # the stop request's reason, if one was made
     error: str | None  # the end of stderr, for a process that failed unasked
     host: str
-    stop_seconds: float | None = None  # from seeing the request to the process's end
+    stop_seconds: float | None = None  # from the stop request to the process's end
 
 
 def run_trial(spec: TrialSpec) -> TrialExit:
@@ -113,10 +114,13 @@ def run_trial(spec: TrialSpec) -> TrialExit:
             terminated = now
         elif terminated is not None and now - terminated >= spec.kill_after:
             _signal_group(process.pid, signal.SIGKILL)
+    ended = time.time()
     stop = read_stop(folder)
+    stop_seconds = None
     if stop is not None:
         _signal_group(process.pid, signal.SIGKILL)  # what the script left behind
         _mark_stopped(folder, stop)
+        stop_seconds = _since_request(folder, ended)
     error = None
     if returncode != 0 and stop is None:
         error = _tail(folder / STDERR_FILE) or f"exited with status {returncode}"
@@ -125,7 +129,7 @@ def run_trial(spec: TrialSpec) -> TrialExit:
         stop=stop,
         error=error,
         host=socket.gethostname(),
-        stop_seconds=None if seen is None else time.monotonic() - seen,
+        stop_seconds=stop_seconds,
     )
 
 
@@ -166,6 +170,15 @@ def _mark_stopped(folder: Path, reason: str) -> None:
     info["status"] = status
     info["ended"] = info.get("ended") or time.time()
     write_info(folder, info)
+
+
+def _since_request(folder: Path, ended: float) -> float | None:
+    """Seconds from the stop request (its recorded time) to the process's end."""
+    try:
+        asked = float(json.loads((folder / STOP_FILE).read_text())["time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return max(0.0, ended - asked)
 
 
 def _signal_group(pid: int, sig: int) -> None:

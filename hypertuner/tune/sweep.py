@@ -850,7 +850,15 @@ def _make_sampler(optuna: Any, sampler: Any, flat: dict[str, Any], seed: int | N
     if sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if sampler == "grid":
-        return optuna.samplers.GridSampler(_space.grid_of(flat), seed=seed)
+
+        class Grid(optuna.samplers.GridSampler):
+            # Optuna's grid calls study.stop() after its last cell, which only works
+            # inside study.optimize(); here the sweep's trial count (capped at the
+            # grid's size) ends it.
+            def after_trial(self, *args: Any) -> None:
+                pass
+
+        return Grid(_space.grid_of(flat), seed=seed)
     raise SweepError(
         f"sampler must be one of {', '.join(map(repr, SAMPLERS))} or an optuna sampler "
         f"(got {sampler!r})"
