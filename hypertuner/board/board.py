@@ -29,6 +29,7 @@ STATUS_COLOURS = {
     "finished": "#1565c0",
     "crashed": "#c62828",
     "interrupted": "#ef6c00",
+    "pruned": "#6a1b9a",
 }
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
