@@ -205,6 +205,8 @@ def train(config: Params | dict[str, Any] | None = None, logger: Logger | None =
                     }
                 )
             logger.log(values, step)
+            if logger.should_stop:  # a sweep pruned this trial
+                break
             if cfg.pause:
                 time.sleep(cfg.pause)
     return logger

@@ -18,6 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("bench_board.py", ["with the board shown", "bytes of one redraw", "build its board"]),
         ("bench_keys.py", ["flush of new keys", "memory held per one-point key"]),
         ("bench_values.py", ["np.float32", "nested dict", "1 key per call"]),
+        ("bench_sweep.py", ["Overhead per trial", "checks should_stop", "never checks"]),
     ],
 )
 def test_benchmark_runs_quick(script, lines, tmp_path):

@@ -53,17 +53,18 @@ STATES = ("running", "complete", "pruned", "failed")
 # A controller on another host is taken for dead once its heartbeat is this old.
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 30.0
-# Steps of a trial reported to Optuna: all below 64, then 32 per doubling. Every
-# trial reports the same steps, which the pruners need to compare trials at a step,
-# and a trial logging its objective a million times writes about 600 reports.
-_DENSE_STEPS = 64
+# Which of a trial's objective points are reported to Optuna, by their index: the
+# first 64, then 32 per doubling. Trials that log on the same schedule report the
+# same steps, which the pruners need to compare them at a step, and a trial logging
+# its objective a million times writes about 500 reports to the journal, not 10^6.
+_DENSE_POINTS = 64
 
 
-def reported(step: int) -> bool:
-    """Whether the objective's point at ``step`` is reported to Optuna."""
-    if step < _DENSE_STEPS:
+def reported(index: int) -> bool:
+    """Whether the objective's point number ``index`` (from 0) is reported to Optuna."""
+    if index < _DENSE_POINTS:
         return True
-    return step % (1 << (step.bit_length() - 6)) == 0
+    return index % (1 << (index.bit_length() - 6)) == 0
 
 
 class SweepError(HypertunerError, RuntimeError):
@@ -528,6 +529,7 @@ class Sweep:
             future = self._client.submit(
                 run_trial, spec, pure=False, key=f"hypertuner-trial-{trial.number}-{os.getpid()}"
             )
+        future.add_done_callback(lambda _: self._wake.set())  # collect it at once
         with self._lock:
             self._live[trial.number] = _Live(trial=trial, folder=folder, future=future, gpu=gpu)
             self._trials[trial.number] = Trial(
@@ -565,15 +567,15 @@ class Sweep:
         if series is None or series.kind not in ("number", "bool") or len(series) <= live.seen:
             return False
         steps, _, values = series.since(live.seen)
-        live.seen += len(steps)
-        for step, value in zip(steps.tolist(), values.tolist()):
+        first, live.seen = live.seen, live.seen + len(steps)
+        for index, (step, value) in enumerate(zip(steps.tolist(), values.tolist()), first):
             # Optuna wants increasing integer steps; float, repeated or backward steps
             # are counted on from the last instead.
             if float(step).is_integer() and step > live.last_step:
                 live.last_step = int(step)
             else:
                 live.last_step += 1
-            if reported(live.last_step):
+            if reported(index):
                 live.trial.report(float(value), live.last_step)
                 live.reported_step, live.reported_value = live.last_step, float(value)
         return True
