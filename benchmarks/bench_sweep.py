@@ -63,7 +63,7 @@ def overhead(folder: Path, trials: int, sampler: str) -> tuple[float, float]:
     params = folder / "p.json"
     params.write_text(json.dumps({"x": 0.5}))
     started = time.perf_counter()
-    for i in range(trials):
+    for _ in range(trials):
         subprocess.run(
             [sys.executable, str(script), "--params", str(params)],
             check=True,

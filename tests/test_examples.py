@@ -65,7 +65,14 @@ def test_every_readme_block_is_run_or_says_why_not():
     unmarked = [code.splitlines()[0] for kind, _, _, code in found if kind is None]
     assert unmarked == [], "README blocks with no <!-- example: --> or <!-- not run: --> marker"
     examples = {label: lang for kind, label, lang, _ in found if kind == "example"}
-    assert examples == {"usage": "python", "compare-loop": "bash", "compare": "python"}
+    assert examples == {
+        "usage": "python",
+        "compare-loop": "bash",
+        "compare": "python",
+        "sweep-script": "python",
+        "sweep": "python",
+        "sweep-cli": "bash",
+    }
 
 
 def test_usage_example_logs_reopens_and_lists(tmp_path):
@@ -148,3 +155,42 @@ def test_compare_loop_trains_four_runs_that_learn_and_compare_finds_them(tmp_pat
         assert sorted(run.params.lr for run in view.runs) == rates
     finally:
         view.close()
+
+
+def test_sweep_examples_tune_the_script_then_resume_from_the_shell(tmp_path):
+    """The README's sweep finds the optimum's decade; the command adds four trials."""
+    (tmp_path / "train.py").write_text(example("sweep-script"))
+    script = tmp_path / "sweep.py"
+    script.write_text(example("sweep"))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path, env=user_env(tmp_path), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    runs = tmp_path / "sweeps" / "lr" / "runs"
+    first = {
+        run.name: (run.params.to_dict(), run["val/loss"].values.tolist())
+        for run in hypertuner.runs(runs)
+    }
+    assert len(first) == 16
+    best_line, table = done.stdout.split("\n", 1)
+    best = eval(best_line.rsplit("} ", 1)[0] + "}")  # the params dict printed first
+    assert 1e-3 <= best["lr"] <= 1e-1 and best["layers"] in (1, 2, 3)
+    assert "16 of 16 trials" in table
+
+    shell = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", example("sweep-cli")],
+        cwd=tmp_path, env=user_env(tmp_path), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    lines = shell.stdout.splitlines()
+    assert lines[0] == "sweeping sweeps/lr: 20 trials, min val/loss"
+    assert len([line for line in lines if line.startswith("trial ")]) == 20
+    assert lines[-1].startswith("best: trial ")
+    after = {
+        run.name: (run.params.to_dict(), run["val/loss"].values.tolist())
+        for run in hypertuner.runs(runs)
+    }
+    assert len(after) == 20
+    assert {name: after[name] for name in first} == first  # the first sixteen unchanged
