@@ -184,3 +184,25 @@ def test_importing_hypertuner_imports_no_framework():
 def test_an_integration_imports_only_its_own_framework(framework):
     """Importing hypertuner.integrations.<framework> imports that framework and no other."""
     assert imported_after(f"import hypertuner.integrations.{framework}") == {framework}
+
+
+def test_a_pruned_sweep_trial_stops_xgboost_after_the_round(pruned_trial):
+    dtrain, dvalid = xgb_sets()
+    booster = xgboost.train(
+        XGB_PARAMS, dtrain, num_boost_round=ROUNDS, evals=[(dvalid, "valid")],
+        callbacks=[HypertunerCallback()], verbose_eval=False,
+    )  # fmt: skip
+    assert booster.num_boosted_rounds() == 1
+    run = hypertuner.load(pruned_trial)
+    assert run.status == "pruned" and run["valid/rmse"].steps.tolist() == [0.0]
+
+
+def test_a_pruned_sweep_trial_stops_lightgbm_after_the_round(pruned_trial):
+    train, valid = lgb_sets()
+    booster = lightgbm.train(
+        LGB_PARAMS, train, num_boost_round=ROUNDS, valid_sets=[valid], valid_names=["valid"],
+        callbacks=[hypertuner_callback()],
+    )  # fmt: skip
+    assert booster.current_iteration() == 1
+    run = hypertuner.load(pruned_trial)
+    assert run.status == "pruned" and len(run["valid/l2"]) == 1

@@ -194,3 +194,11 @@ def test_importing_the_keras_integration_imports_keras_and_no_other_framework():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["keras"]
+
+
+def test_a_pruned_sweep_trial_stops_after_the_epoch(pruned_trial):
+    """A stop request from a sweep ends fit() after its first epoch; the run reads pruned."""
+    history = fit(HypertunerCallback("fit"))
+    assert len(history.history["loss"]) == 1  # of EPOCHS
+    run = hypertuner.load(pruned_trial)
+    assert run.status == "pruned" and run["train/loss"].steps.tolist() == [0.0]

@@ -194,3 +194,11 @@ def test_under_torchrun_only_the_world_process_zero_writes(tmp_path):
     assert run.status == "finished"
     assert run["train/loss"].steps.tolist() == [2.0, 4.0, 6.0]
     assert run["eval/loss"].steps.tolist() == [3.0, 6.0]
+
+
+def test_a_pruned_sweep_trial_stops_the_trainer_at_its_first_log(tmp_path, pruned_trial):
+    trainer = make_trainer(tmp_path, HypertunerCallback())
+    trainer.train()
+    assert trainer.state.global_step == 2  # of max_steps=6: stopped at the first log
+    run = hypertuner.load(pruned_trial)
+    assert run.status == "pruned" and run["train/loss"].steps.tolist() == [2.0]

@@ -102,6 +102,8 @@ class HypertunerCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         if self.logger is not None and logs:
             self.logger.log({_split(key): value for key, value in logs.items()}, epoch)
+        if self.logger is not None and self.logger.should_stop:
+            self.model.stop_training = True  # a sweep pruned this trial: end after this epoch
 
     def _log_batch(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._batches += 1

@@ -104,6 +104,11 @@ class HypertunerCallback:
             self.logger.log(values, env.iteration)
         if env.iteration == env.end_iteration - 1:
             self.close()
+        elif self.logger.should_stop:  # a sweep pruned this trial: end training here
+            from lightgbm.callback import EarlyStopException
+
+            self.close()
+            raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
     def close(self, status: str = "finished") -> None:
         """Close the current run with ``status``; does nothing if there is none."""

@@ -106,6 +106,8 @@ class HypertunerCallback(TrainerCallback):
         if self.logger is None:
             self._start(args, kwargs.get("model"))
         self.logger.log(values, state.global_step)
+        if self.logger.should_stop:
+            control.should_training_stop = True  # a sweep pruned this trial
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Close the run of a ``trainer.evaluate()`` made outside ``train()``, finished."""

@@ -81,7 +81,8 @@ class HypertunerCallback(TrainingCallback):
                     else:
                         values[f"{data}/{metric}"] = latest
             self.logger.log(values, epoch)
-        return False  # never asks training to stop
+        # True ends training: only when a sweep pruned this trial.
+        return self.logger is not None and self.logger.should_stop
 
     def after_training(self, model: Any) -> Any:
         self.close()
