@@ -542,3 +542,38 @@ def test_the_command_line_sweeps_and_prints_each_trial(tmp_path):
         "hypertuner: error: s holds a sweep with mode='min', not 'max'; "
         "pass the same, or another dir"
     )
+
+
+def test_each_local_trial_gets_a_gpu_of_its_own(tmp_path):
+    script = """
+    import os, time, hypertuner
+    from pathlib import Path
+    hypertuner.params({"lr": 0.1})
+    with hypertuner.Logger(flush_every=0.05) as log:
+        (log.path / "device").write_text(os.environ["CUDA_VISIBLE_DEVICES"])
+        log.log({"val/loss": 1.0}, 0)
+        while not (log.path / "go").exists():
+            time.sleep(0.02)
+    """
+    seen: list[list[str]] = []
+
+    def look() -> None:  # while two trials run, a third waits for a free GPU
+        running = [t for t in sweep.trials if t.state == "running"]
+        devices = [
+            (t.folder / "device").read_text() for t in running if (t.folder / "device").exists()
+        ]
+        seen.append(devices)
+        if len(devices) == len(running) == 2 or (running and len(sweep.trials) == 4):
+            for trial in running:
+                (trial.folder / "go").touch()
+
+    sweep = start(
+        tmp_path, script, space={"lr": [0.1, 0.2, 0.3, 0.4]}, sampler="grid", pruner=None,
+        trials=4, parallel=3, gpus=["a", "b"],
+    )  # fmt: skip
+    sweep.watch(look)
+    finish(sweep)
+    assert [t.state for t in sweep.trials] == ["complete"] * 4
+    assert {(t.folder / "device").read_text() for t in sweep.trials} == {"a", "b"}
+    assert any(len(devices) == 2 for devices in seen)
+    assert all(len(devices) == len(set(devices)) <= 2 for devices in seen)
