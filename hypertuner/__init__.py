@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typing
 
 from ._version import __version__
 from .board import compare
@@ -20,6 +20,7 @@ from .errors import (
     RunClosedError,
     RunFormatError,
     RunNotFoundError,
+    SweepError,
 )
 from .logger import Logger
 from .params import Params, params
@@ -29,7 +30,7 @@ from .series import Series
 from .tune.space import SpaceError, loguniform, randint, uniform
 
 
-def sweep(script: Any, space: Any, **options: Any) -> Any:
+def sweep(script: typing.Any, space: typing.Any, **options: typing.Any) -> typing.Any:
     """Tune a training script's hyperparameters with Optuna: :func:`hypertuner.tune.sweep.sweep`.
 
     Loads Optuna and the controller only when called, so ``import hypertuner`` stays light.
@@ -54,6 +55,7 @@ __all__ = [
     "RunNotFoundError",
     "Series",
     "SpaceError",
+    "SweepError",
     "__version__",
     "compare",
     "load",

@@ -26,6 +26,7 @@ __all__ = [
     "RunClosedError",
     "RunFormatError",
     "RunNotFoundError",
+    "SweepError",
 ]
 
 
@@ -55,6 +56,10 @@ class RunNotFoundError(HypertunerError, FileNotFoundError):
 
 class RunClosedError(HypertunerError, RuntimeError):
     """The logger was closed; it accepts no more points."""
+
+
+class SweepError(HypertunerError, RuntimeError):
+    """A sweep that cannot start or go on; the message says why."""
 
 
 class HypertunerWarning(UserWarning):

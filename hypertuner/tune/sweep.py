@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._notebook import in_notebook
-from ..errors import HypertunerError, HypertunerWarning
+from ..errors import HypertunerError, HypertunerWarning, SweepError
 from ..logger import TRIAL_FOLDER_ENV
 from ..run import Run
 from ..runinfo import INFO_FILE, process_start, request_stop
@@ -65,10 +65,6 @@ def reported(index: int) -> bool:
     if index < _DENSE_POINTS:
         return True
     return index % (1 << (index.bit_length() - 6)) == 0
-
-
-class SweepError(HypertunerError, RuntimeError):
-    """A sweep that cannot start or go on; the message says why."""
 
 
 @dataclass

@@ -39,7 +39,7 @@ __all__ = ["SweepView", "TrialsTable", "best_so_far"]
 STATE_COLOURS = {
     "running": STATUS_COLOURS["running"],
     "complete": STATUS_COLOURS["finished"],
-    "pruned": STATUS_COLOURS.get("pruned", "#757575"),
+    "pruned": STATUS_COLOURS["pruned"],
     "failed": STATUS_COLOURS["crashed"],
 }
 PRUNED_GREY = "#b0b0b0"
@@ -50,7 +50,12 @@ RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#bddf26"]
 # of running trials are read at least every ``interval`` s.
 MIN_GAP = 0.2
 
-_ESM = resource("sweep.js")
+try:
+    _ESM = resource("sweep.js")
+except KeyError:  # until _resources.SHIPPED lists sweep.js: read it from the checkout
+    from pathlib import Path
+
+    _ESM = Path(__file__).resolve().parents[2] / "js" / "sweep.js"
 
 
 class TrialsTable(anywidget.AnyWidget):
@@ -63,7 +68,7 @@ class TrialsTable(anywidget.AnyWidget):
     _css = """
     .ht-sweep-views { display: flex; flex-wrap: wrap; gap: 12px 24px; align-items: flex-start;
       font: 12px var(--jp-ui-font-family, sans-serif); }
-    .ht-trials-box { max-height: 420px; overflow: auto; }
+    .ht-trials-box { flex: 0 0 auto; max-width: 100%; max-height: 420px; overflow: auto; }
     .ht-trials { border-collapse: collapse; }
     .ht-trials th { cursor: pointer; text-align: left; padding: 2px 8px; position: sticky; top: 0;
       background: var(--jp-layout-color1, #f5f5f5); white-space: nowrap; }
@@ -71,7 +76,7 @@ class TrialsTable(anywidget.AnyWidget):
     .ht-trials td.ht-num { text-align: right; }
     .ht-trials tr:hover { background: var(--jp-layout-color2, #eee); }
     .ht-trials tr.ht-best-row td { font-weight: 600; }
-    .ht-trials .ht-note { color: var(--jp-ui-font-color2, #666); }
+    .ht-trials .ht-trial-note { color: var(--jp-ui-font-color2, #666); }
     .ht-trials button { font-size: 11px; padding: 0 6px; cursor: pointer; }
     .ht-swatch { display: inline-block; width: 12px; height: 12px; vertical-align: middle;
       border-radius: 2px; }
@@ -81,7 +86,8 @@ class TrialsTable(anywidget.AnyWidget):
       fill: var(--jp-ui-font-color1, #333); }
     .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
     """ + "".join(
-        f".ht-state-{state} {{ background: {colour}; }}\n" for state, colour in STATE_COLOURS.items()
+        f".ht-state-{state} {{ background: {colour}; }}\n"
+        for state, colour in STATE_COLOURS.items()
     )
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)  # one per trial, by number
@@ -190,14 +196,17 @@ class SweepView(VBox):
         self._board = Board([], toggle_by="run")
         self._board.layout = Layout(flex="1 1 480px", min_width="400px")
         self._marks: bqplot.Scatter | None = None  # where pruned trials were stopped
+        self._marked: list[tuple[int, float, float]] = []  # (trial, step, value) per mark
+        self._turn = bqplot.LinearScale(min=0, max=180)  # degrees: a cross turned is an x
         self._board._engine.observe(lambda _: self._place_marks(), ["log_y", "x_mode"])
         bar = HBox([self._header, self._stop], layout=Layout(align_items="center"))
         charts = HBox([self._best.figure, self._board], layout=Layout(flex_flow="row wrap"))
         super().__init__([bar, self._table, charts])
         self.add_class("ht-sweep")
+        running = sweep.running  # read first: if it ends now, the thread draws the end
         self.update()
         sweep.watch(self._on_change)
-        if follow and sweep.running:
+        if follow and running:
             self._thread = threading.Thread(
                 target=self._follow, name="hypertuner-sweep-view", daemon=True
             )
@@ -273,8 +282,11 @@ class SweepView(VBox):
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         with self._lock:
-            for widget in (self._board, self._table, self._best.figure, self._stop, self._header):
-                widget.close()
+            for name in ("_board", "_table", "_stop", "_header"):
+                if hasattr(self, name):  # not all made when __init__ failed
+                    getattr(self, name).close()
+            if hasattr(self, "_best"):
+                self._best.figure.close()
         super().close()
 
     # -- drawing ---------------------------------------------------------------------
@@ -299,11 +311,12 @@ class SweepView(VBox):
                 parallel = self._parallel(trials, best)
                 if parallel != self._table.parallel:
                     self._table.parallel = parallel
-            self._best.draw(trials, best)
+            self._best.draw(trials)
             header = self._header_html(trials, best, running)
             if header != self._header.value:
                 self._header.value = header
             self._stop.disabled = self._stop_asked or not running
+            self._stop.button_style = "danger" if running else ""
             self._stop.description = (
                 "Sweep ended" if not running else "Stopping…" if self._stop_asked else "Stop sweep"
             )
@@ -321,7 +334,9 @@ class SweepView(VBox):
             ended = trial.state != "running"
             try:
                 if shown.curve is None:
-                    shown.curve = _Curve(Run(trial.folder), self._objective, f"trial {trial.number}")
+                    shown.curve = _Curve(
+                        Run(trial.folder), self._objective, f"trial {trial.number}"
+                    )
                 else:
                     shown.curve.run.refresh()
             except HypertunerError:
@@ -342,10 +357,8 @@ class SweepView(VBox):
         else:
             self._board.redraw()
         pruned = [t for t in trials if t.state == "pruned" and t.number in drawable]
-        ends = [self._stopped_at(t) for t in pruned]
-        self._mark(
-            [t for t, end in zip(pruned, ends) if end is not None], [e for e in ends if e]
-        )
+        ends = [(t.number, self._stopped_at(t)) for t in pruned]
+        self._mark([(number, *end) for number, end in ends if end is not None])
 
     def _stopped_at(self, trial: Any) -> tuple[float, float] | None:
         """Where a pruned trial's curve gets its mark: the step Optuna judged it at."""
@@ -356,30 +369,33 @@ class SweepView(VBox):
             return None
         return float(series.steps[-1]), float(series.values[-1])
 
-    def _mark(self, trials: list[Any], ends: list[tuple[float, float]]) -> None:
+    def _mark(self, marked: list[tuple[int, float, float]]) -> None:
         chart = self._board._charts.get(self._objective)
         if chart is None:
+            return
+        attached = self._marks is not None and self._marks in chart.figure.marks
+        if attached and marked == self._marked:
             return
         if self._marks is None:
             self._marks = bqplot.Scatter(
                 x=np.zeros(0),
                 y=np.zeros(0),
-                scales={"x": chart.x_scale, "y": chart.y_linear},
+                scales={"x": chart.x_scale, "y": chart.y_linear, "rotation": self._turn},
                 marker="cross",
+                display_names=False,
                 default_size=110,
                 stroke="white",
                 stroke_width=1,
                 interactions={"hover": "tooltip"},
                 tooltip=bqplot.Tooltip(fields=["name", "x", "y"], labels=["", "step", "value"]),
             )
-            self._marks.add_class("ht-pruned-marks")
-        if self._marks not in chart.figure.marks:  # set_sources() redraws the figure's marks
+        if not attached:  # set_sources() sets the figure's marks anew
             chart.figure.marks = [*chart.figure.marks, self._marks]
+        self._marked = marked
         with self._marks.hold_sync():
-            self._marks.names = [f"trial {t.number} pruned" for t in trials]
-            self._marks.colors = [color(t.number) for t in trials] or ["#000"]
-            self._marks.rotation = [45.0] * len(trials)  # a cross turned: ×
-            self._ends = np.array(ends, dtype=float).reshape(-1, 2)
+            self._marks.names = [f"trial {number} pruned" for number, _, _ in marked]
+            self._marks.colors = [color(number) for number, _, _ in marked] or ["#000"]
+            self._marks.rotation = [45.0] * len(marked)  # a cross turned: ×
             self._place_marks()
 
     def _place_marks(self) -> None:
@@ -391,9 +407,14 @@ class SweepView(VBox):
                 return
             engine = self._board._engine
             log = bool(engine.log_y) and chart.kind != "bool"
-            x, y = self._ends[:, 0], self._ends[:, 1]
+            ends = np.array([end for _, *end in self._marked], dtype=float).reshape(-1, 2)
+            x, y = ends[:, 0], ends[:, 1]
             with self._marks.hold_sync():
-                self._marks.scales = {"x": chart.x_scale, "y": chart.y_log if log else chart.y_linear}
+                self._marks.scales = {
+                    "x": chart.x_scale,
+                    "y": chart.y_log if log else chart.y_linear,
+                    "rotation": self._turn,
+                }
                 self._marks.x = x
                 self._marks.y = np.where(y > 0, y, np.nan) if log else y
                 self._marks.visible = engine.x_mode == "step"
@@ -437,9 +458,8 @@ class SweepView(VBox):
         flats = [_flat(t.params) for t in trials]
         axes = [_axis(name, [f.get(name) for f in flats], self._space.get(name)) for name in swept]
         valued = [t for t in trials if t.state in ("complete", "pruned") and t.value is not None]
-        objective = _axis(
-            f"{self._objective} ({self._sweep.mode})", [t.value for t in valued], None, False
-        )
+        objective = _axis(self._objective, [t.value for t in valued], None)
+        placed = {t.number for t in valued}
         complete = [t.value for t in valued if t.state == "complete"]
         low, high = (min(complete), max(complete)) if complete else (0.0, 0.0)
         lines = []
@@ -447,7 +467,7 @@ class SweepView(VBox):
             if trial.state == "failed":
                 continue
             ys = [axis["at"](flat.get(name)) for axis, name in zip(axes, swept)]
-            value = trial.value if trial in valued else None
+            value = trial.value if trial.number in placed else None
             ys.append(objective["at"](value) if value is not None else None)
             if trial.state == "complete":
                 goodness = 1.0 if high == low else (trial.value - low) / (high - low)
@@ -488,7 +508,7 @@ class SweepView(VBox):
             for state, n in counts.items()
         )
         parts = [
-            f"<b>sweep</b> {html.escape(str(sweep.dir))}",
+            f"<b>{html.escape(str(sweep.dir))}</b>",
             f"<b>{len(trials)} of {sweep.total} trials</b>",
             shown,
         ]
@@ -532,16 +552,15 @@ class _BestChart:
             scales=scales,
             default_size=36,
             stroke="white",
+            display_names=False,
             interactions={"hover": "tooltip"},
             tooltip=tip,
         )
-        self.points.add_class("ht-trial-points")
         self.figure = bqplot.Figure(
             marks=[self.points, self.line],
             axes=[
                 bqplot.Axis(scale=self.x, label="trial", tick_format="d", grid_lines="solid"),
-                bqplot.Axis(scale=self.y, orientation="vertical", tick_format=".3~g",
-                            grid_lines="solid"),
+                bqplot.Axis(scale=self.y, side="left", tick_format=".3~g", grid_lines="solid"),
             ],  # fmt: skip
             title=f"best {objective} so far ({mode})",
             animation_duration=0,
@@ -552,16 +571,27 @@ class _BestChart:
         self.mode = mode
         self._drawn: Any = None
 
-    def draw(self, trials: list[Any], best: Any) -> None:
+    def draw(self, trials: list[Any]) -> None:
         """Set the marks when the trials' values changed (nothing is sent otherwise)."""
         valued = [t for t in trials if t.value is not None and t.state in ("complete", "pruned")]
-        drawn = [(t.number, t.state, t.value) for t in valued]
+        drawn = [(t.number, t.state, t.value) for t in valued] + [
+            trials[-1].number if trials else -1
+        ]
         if drawn == self._drawn:
             return
         self._drawn = drawn
         numbers, values = best_so_far(trials, self.mode)
         if numbers and trials[-1].number > numbers[-1]:  # the best holds up to the last trial
             numbers, values = [*numbers, trials[-1].number], [*values, values[-1]]
+        # The y axis spans the complete trials: a diverging trial pruned at 1e6 would
+        # flatten the curve to a line (its dot is then off the chart).
+        complete = [t.value for t in valued if t.state == "complete" and math.isfinite(t.value)]
+        low, high = (min(complete), max(complete)) if complete else (None, None)
+        if low is not None:
+            pad = (high - low) * 0.08 or abs(low) * 0.1 or 1.0
+            low, high = low - pad, high + pad
+        with self.y.hold_sync():
+            self.y.min, self.y.max = low, high
         with self.line.hold_sync():
             self.line.x = np.array(numbers, dtype=float)
             self.line.y = np.array(values, dtype=float)
@@ -578,7 +608,7 @@ class _BestChart:
 # -- placing values on parallel axes -----------------------------------------------------
 
 
-def _axis(name: str, values: list[Any], spec: Any, categorical: bool = True) -> dict[str, Any]:
+def _axis(name: str, values: list[Any], spec: Any) -> dict[str, Any]:
     """An axis: ``at(value)`` (0 bottom to 1 top, None when it cannot be placed), and ticks.
 
     ``spec`` is the parameter as ``sweep.json`` describes it: a list of choices, or
@@ -590,9 +620,10 @@ def _axis(name: str, values: list[Any], spec: Any, categorical: bool = True) -> 
     if isinstance(spec, dict) and len(spec) == 1:
         (kind, (low, high)), = spec.items()  # fmt: skip
         return _numeric(name, float(low), float(high), kind == "loguniform")
-    numbers = [v for v in values if _is_number(v) and math.isfinite(v)]
-    if categorical and len(numbers) < len([v for v in values if v is not None]):
-        return _choices(name, list(dict.fromkeys(v for v in values if v is not None)))
+    seen = [v for v in values if v is not None]
+    if not all(_is_number(v) for v in seen):
+        return _choices(name, list(dict.fromkeys(seen)))
+    numbers = [v for v in seen if math.isfinite(v)]
     if not numbers:
         return {"name": name, "at": lambda v: None, "ticks": []}
     low, high = min(numbers), max(numbers)
@@ -621,11 +652,11 @@ def _numeric(name: str, low: float, high: float, log: bool) -> dict[str, Any]:
 def _choices(name: str, options: list[Any]) -> dict[str, Any]:
     if options and all(_is_number(o) for o in options):
         options = sorted(options)
-    keys = [json.dumps(o) for o in options]
+    keys = [json.dumps(o, default=str) for o in options]
     spread = max(len(options) - 1, 1)
 
     def at(value: Any) -> float | None:
-        key = json.dumps(value)
+        key = json.dumps(value, default=str)
         if key not in keys:
             return None
         return 0.5 if len(options) == 1 else keys.index(key) / spread
