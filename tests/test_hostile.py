@@ -262,7 +262,8 @@ def test_interrupted_and_unknown_statuses_are_listed_as_recorded(capsys):
     with pytest.raises(ValueError) as caught:
         listed.filter(status="paused")
     assert str(caught.value) == (
-        "status must be one of 'running', 'finished', 'crashed', 'interrupted' (got 'paused')"
+        "status must be one of 'running', 'finished', 'crashed', 'interrupted', 'pruned' "
+        "(got 'paused')"
     )
     out = run_cli(capsys, "ls")[1].splitlines()
     assert [line.split()[1] for line in out[1:]] == ["interrupted", "paused"]

@@ -149,7 +149,8 @@ def test_filter_rejects_a_bad_status_and_a_non_function():
     with pytest.raises(ValueError) as info:
         listed.filter(status="done")
     assert str(info.value) == (
-        "status must be one of 'running', 'finished', 'crashed', 'interrupted' (got 'done')"
+        "status must be one of 'running', 'finished', 'crashed', 'interrupted', 'pruned' "
+        "(got 'done')"
     )
     with pytest.raises(TypeError) as info:
         listed.filter("lr")
