@@ -16,6 +16,7 @@ __all__ = ["SHIPPED", "resource"]
 SHIPPED = {
     "compare.js": "js",
     "engine.js": "js",
+    "sweep.js": "js",
     "quickstart.ipynb": "notebooks",
 }
 

@@ -101,3 +101,33 @@ def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
     assert table.count("finished") == 4
     assert "best run:" in cells[-1].outputs[0]["text"]
     assert len(list((tmp_path / "sweep" / "runs").iterdir())) == 4
+
+
+def test_sweep_notebook_tunes_the_demo_model_with_the_live_view(tmp_path):
+    """The sweep notebook runs 12 trials of the demo model, shows the view and the results."""
+    shutil.copy(NOTEBOOKS / "sweep.ipynb", tmp_path)
+    notebook = nbformat.read(tmp_path / "sweep.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    cells = code_cells(notebook)
+    for cell in cells:
+        for output in cell.outputs:
+            assert output.output_type != "error", output.get("evalue")
+            assert output.get("name") != "stderr", output.get("text")
+    started = next(c for c in cells if "hypertuner.sweep(" in c.source)
+    (view,) = [o for o in started.outputs if WIDGET in o.get("data", {})]
+    # The output was refreshed when the sweep ended: its static form is the final table.
+    assert "12 of 12 trials" in view["data"]["text/plain"]
+    table = next(c for c in cells if "sweep.table()" in c.source).outputs[0]["text"]
+    assert table.startswith("sweep sweeps/demo: 12 of 12 trials")
+    assert len(table.splitlines()) == 14  # the header line, the column titles, 12 trials
+    best = next(c for c in cells if "sweep.best" in c.source).outputs[0]["text"]
+    assert re.match(r"best: trial \d+, val/loss 0\.\d+ with lr=[\d.]+, hidden=(16|32|64)", best)
+    compare = next(c for c in cells if "hypertuner.compare(" in c.source)
+    assert any(WIDGET in o.get("data", {}) for o in compare.outputs)
+    assert len(list((tmp_path / "sweeps" / "demo" / "runs").iterdir())) == 12

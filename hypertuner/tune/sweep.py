@@ -308,10 +308,18 @@ class Sweep:
 
         from .view import SweepView
 
-        if self._view is None:
+        if self._view is None or self._view.comm is None:  # never shown, or closed
             self._view = SweepView(self)
-        display(self._view)
+        handle = display(self._view, display_id=True)
+        if handle is not None:
+            self._view.track(handle)  # the saved output ends with the final state
         return None
+
+    def unwatch(self, listener: Callable[[], Any]) -> None:
+        """Stop calling ``listener``; nothing if it was not watching."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def watch(self, listener: Callable[[], Any]) -> None:
         """Call ``listener()`` from the controller thread: soon, then whenever trials change.
@@ -681,11 +689,13 @@ class Sweep:
                 pass
 
     def _tell_listeners(self) -> None:
-        for listener in list(self._listeners):
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
             try:
                 listener()
             except Exception as exc:  # noqa: BLE001 - a broken view must not stop the sweep
-                self._listeners.remove(listener)
+                self.unwatch(listener)
                 warnings.warn(
                     f"hypertuner stopped updating a sweep view: {type(exc).__name__}: {exc}",
                     HypertunerWarning,

@@ -50,12 +50,7 @@ RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#bddf26"]
 # of running trials are read at least every ``interval`` s.
 MIN_GAP = 0.2
 
-try:
-    _ESM = resource("sweep.js")
-except KeyError:  # until _resources.SHIPPED lists sweep.js: read it from the checkout
-    from pathlib import Path
-
-    _ESM = Path(__file__).resolve().parents[2] / "js" / "sweep.js"
+_ESM = resource("sweep.js")
 
 
 class TrialsTable(anywidget.AnyWidget):
@@ -238,8 +233,9 @@ class SweepView(VBox):
 
     def stop_trial(self, number: int) -> None:
         """Stop one running trial now, as if pruned (what its stop button does)."""
+        if any(t.number == number and t.state == "running" for t in self._sweep.trials):
+            self._asked.add(number)  # its row then says "stopped", not "pruned"
         self._sweep.stop_trial(number)
-        self._asked.add(number)
         self.update()
 
     def _on_message(self, _: Any, content: Any, buffers: Any) -> None:
@@ -278,6 +274,8 @@ class SweepView(VBox):
         self._closed = True
         self._closing.set()
         self._wake.set()
+        if hasattr(self, "_sweep"):
+            self._sweep.unwatch(self._on_change)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
