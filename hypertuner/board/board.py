@@ -194,6 +194,15 @@ class Board(VBox):
         )
         return f"<hypertuner Board of {names}: {len(self._charts)} charts>"
 
+    @property
+    def engine(self) -> Any:
+        """The browser-side engine widget (its ``log_y`` and ``x_mode`` are the controls)."""
+        return self._engine
+
+    def chart(self, key: str) -> Chart | None:
+        """The chart of ``key``, or None if the board has none yet."""
+        return self._charts.get(key)
+
     def set_sources(self, sources: list[Any], colors: list[str]) -> None:
         """Draw these runs, in these colours (one per run), and redraw everything."""
         self._sources = list(sources)

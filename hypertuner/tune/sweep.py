@@ -354,6 +354,12 @@ class Sweep:
         return trials_text(self)
 
     @property
+    def space(self) -> dict[str, Any]:
+        """The space as ``sweep.json`` records it: dotted name -> a fixed value, a list
+        of choices, or ``{"uniform" | "loguniform" | "randint": [low, high]}``."""
+        return {name: _describe(spec) for name, spec in self._flat.items()}
+
+    @property
     def swept(self) -> list[str]:
         """The names of the swept parameters (dotted for nested ones)."""
         return [n for n, s in self._flat.items() if not isinstance(s, _space.Fixed)]
@@ -366,7 +372,7 @@ class Sweep:
             "objective": self._objective,
             "mode": self._mode,
             "summary": self._summary,
-            "space": {name: _describe(spec) for name, spec in self._flat.items()},
+            "space": self.space,
             "sampler": sampler if isinstance(sampler, str) else type(sampler).__name__,
             "pruner": pruner if isinstance(pruner, (str, type(None))) else type(pruner).__name__,
         }

@@ -6,20 +6,22 @@ from typing import Any
 
 from .._table import format_number, format_table, format_text
 
-__all__ = ["trials_text"]
+__all__ = ["cell_text", "flat_params", "trials_text"]
 
 
-def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested params as one dict of dotted names (``model.hidden``)."""
     flat: dict[str, Any] = {}
     for key, value in params.items():
         if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
+            flat.update(flat_params(value, f"{prefix}{key}."))
         else:
             flat[prefix + key] = value
     return flat
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A param value as a table cell: numbers to six digits, text quoted, all made safe."""
     if isinstance(value, float):
         return format_number(value)
     return format_text(repr(value) if isinstance(value, str) else str(value), None)
@@ -44,7 +46,7 @@ def trials_text(sweep: Any) -> str:
     swept = sweep.swept
     rows = []
     for trial in trials:
-        flat = _flat(trial.params)
+        flat = flat_params(trial.params)
         value = "-" if trial.value is None else format_number(trial.value)
         note = f"at step {trial.pruned_step}" if trial.state == "pruned" else ""
         if best is not None and trial.number == best.number:
@@ -53,7 +55,7 @@ def trials_text(sweep: Any) -> str:
             note = trial.error.strip().splitlines()[-1][:60]
         rows.append(
             [str(trial.number), trial.state, value]
-            + [_cell(flat.get(name, "")) for name in swept]
+            + [cell_text(flat.get(name, "")) for name in swept]
             + [note]
         )
     header = ["trial", "state", sweep.objective, *swept, ""]

@@ -31,7 +31,7 @@ from .._table import format_number, format_text
 from ..board.board import STATUS_COLOURS, Board, color
 from ..errors import HypertunerError, HypertunerWarning
 from ..run import Run
-from .text import _cell, _flat
+from .text import cell_text, flat_params
 
 __all__ = ["SweepView", "TrialsTable", "best_so_far"]
 
@@ -193,7 +193,7 @@ class SweepView(VBox):
         self._marks: bqplot.Scatter | None = None  # where pruned trials were stopped
         self._marked: list[tuple[int, float, float]] = []  # (trial, step, value) per mark
         self._turn = bqplot.LinearScale(min=0, max=180)  # degrees: a cross turned is an x
-        self._board._engine.observe(lambda _: self._place_marks(), ["log_y", "x_mode"])
+        self._board.engine.observe(lambda _: self._place_marks(), ["log_y", "x_mode"])
         bar = HBox([self._header, self._stop], layout=Layout(align_items="center"))
         charts = HBox([self._best.figure, self._board], layout=Layout(flex_flow="row wrap"))
         super().__init__([bar, self._table, charts])
@@ -368,7 +368,7 @@ class SweepView(VBox):
         return float(series.steps[-1]), float(series.values[-1])
 
     def _mark(self, marked: list[tuple[int, float, float]]) -> None:
-        chart = self._board._charts.get(self._objective)
+        chart = self._board.chart(self._objective)
         if chart is None:
             return
         attached = self._marks is not None and self._marks in chart.figure.marks
@@ -400,10 +400,10 @@ class SweepView(VBox):
         """Put the marks on the scales the board's lines use now (log y), or hide them
         when the x axis is not steps (the board draws lines by time then)."""
         with self._lock:
-            chart = self._board._charts.get(self._objective)
+            chart = self._board.chart(self._objective)
             if self._marks is None or chart is None:
                 return
-            engine = self._board._engine
+            engine = self._board.engine
             log = bool(engine.log_y) and chart.kind != "bool"
             ends = np.array([end for _, *end in self._marked], dtype=float).reshape(-1, 2)
             x, y = ends[:, 0], ends[:, 1]
@@ -418,7 +418,7 @@ class SweepView(VBox):
                 self._marks.visible = engine.x_mode == "step"
 
     def _row(self, trial: Any, best: Any) -> dict[str, Any]:
-        flat = _flat(trial.params)
+        flat = flat_params(trial.params)
         swept = self._sweep.swept
         shown = self._shown.get(trial.number)
         series = shown.curve.run.get(self._objective) if shown and shown.curve else None
@@ -442,7 +442,7 @@ class SweepView(VBox):
             "value": _finite(trial.value),
             "value_text": "-" if trial.value is None else format_number(trial.value),
             "params": {name: _json(flat.get(name)) for name in swept},
-            "params_text": {name: _cell(flat[name]) if name in flat else "" for name in swept},
+            "params_text": {name: cell_text(flat[name]) if name in flat else "" for name in swept},
             "step": step,
             "step_text": "" if step is None else _step(step),
             "note": note,
@@ -453,7 +453,7 @@ class SweepView(VBox):
     def _parallel(self, trials: list[Any], best: Any) -> dict[str, Any]:
         """Each trial's place on each axis (0 bottom to 1 top), its colour and style."""
         swept = self._sweep.swept
-        flats = [_flat(t.params) for t in trials]
+        flats = [flat_params(t.params) for t in trials]
         axes = [_axis(name, [f.get(name) for f in flats], self._space.get(name)) for name in swept]
         valued = [t for t in trials if t.state in ("complete", "pruned") and t.value is not None]
         objective = _axis(self._objective, [t.value for t in valued], None)
@@ -472,7 +472,7 @@ class SweepView(VBox):
                 stroke = _ramp(goodness if self._sweep.mode == "max" else 1 - goodness)
             else:
                 stroke = PRUNED_GREY if trial.state == "pruned" else color(trial.number)
-            tip = " ".join(f"{n}={_cell(flat[n])}" for n in swept if n in flat)
+            tip = " ".join(f"{n}={cell_text(flat[n])}" for n in swept if n in flat)
             shown_value = "" if value is None else f" · {format_number(value)}"
             lines.append(
                 {
@@ -644,7 +644,7 @@ def _numeric(name: str, low: float, high: float, log: bool) -> dict[str, Any]:
         ticks.append((low + high) / 2)
     marks = sorted({round(at(t), 6): t for t in ticks}.items())
     label = f"{name} (log)" if log else name
-    return {"name": label, "at": at, "ticks": [[p, _cell(float(t))] for p, t in marks]}
+    return {"name": label, "at": at, "ticks": [[p, cell_text(float(t))] for p, t in marks]}
 
 
 def _choices(name: str, options: list[Any]) -> dict[str, Any]:
@@ -660,7 +660,7 @@ def _choices(name: str, options: list[Any]) -> dict[str, Any]:
         return 0.5 if len(options) == 1 else keys.index(key) / spread
 
     shown = options if len(options) <= 10 else [options[0], options[-1]]
-    return {"name": name, "at": at, "ticks": [[at(o), _cell(o)] for o in shown]}
+    return {"name": name, "at": at, "ticks": [[at(o), cell_text(o)] for o in shown]}
 
 
 def _ramp(goodness: float) -> str:
@@ -674,10 +674,7 @@ def _ramp(goodness: float) -> str:
 
 def _space_of(sweep: Any) -> dict[str, Any]:
     """The swept space as ``sweep.json`` describes it (dotted name -> description)."""
-    try:
-        return json.loads((sweep.dir / "sweep.json").read_text()).get("space") or {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    return sweep.space
 
 
 def _is_number(value: Any) -> bool:
