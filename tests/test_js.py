@@ -17,4 +17,4 @@ def test_engine_helpers_pass_under_node():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
     passed = int(result.stdout.split("# pass ")[1].split()[0])
-    assert passed >= 11  # every test of engine.test.mjs and compare.test.mjs ran
+    assert passed >= 15  # every test of engine.test.mjs, compare.test.mjs and sweep.test.mjs ran
