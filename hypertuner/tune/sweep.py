@@ -277,6 +277,11 @@ class Sweep:
             raise
         if ended:
             self._thread.join()
+            view = self._view
+            if view is not None:
+                # The view draws the end from its own thread: let it, so that what a
+                # cell run after wait() sees (or a notebook saved then keeps) is final.
+                view.drawn(timeout)
             if self._error is not None:
                 raise self._error
         return ended

@@ -223,6 +223,14 @@ class SweepView(VBox):
         so a saved notebook keeps the final table where widgets cannot render."""
         self._handles.append(handle)
 
+    def drawn(self, timeout: float | None = None) -> bool:
+        """Wait until the view has drawn the sweep's end (its thread ended); True if so."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
     # -- acting on the sweep ---------------------------------------------------------
 
     def stop(self) -> None:
