@@ -1,8 +1,9 @@
 """The one place that judges what kind of value ``log()`` was given.
 
 Three kinds exist: numbers (kept as float64), booleans and text. A key keeps the
-kind of its first value. The fast path in ``Logger.log`` looks a value's type up in
-:data:`FAST_KINDS`; anything else comes here to be normalised or refused.
+kind of its first value. The fast path in ``Logger.log`` looks a call's value types
+up in its cache of call shapes, built from :data:`FAST_KINDS`, and runs the shape's
+:func:`fast_check`; anything else comes here to be normalised or refused.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,7 @@ __all__ = [
     "TEXT",
     "check_name",
     "describe",
+    "fast_check",
     "flatten",
     "normalise",
     "normalise_step",
@@ -259,3 +262,134 @@ def flatten(values: Any, prefix: str = "", flat: dict[str, Any] | None = None) -
         else:
             flat[str(name)] = value
     return flat
+
+
+# A check a cached call shape runs on the call's outer values: its flat values to
+# queue, or None to take the full check.
+Check = Callable[[tuple], "Sequence[Any] | None"]
+
+
+def fast_check(
+    inner_keys: Sequence[tuple[str, ...] | None],
+    flat_types: tuple[type, ...],
+    tensors: Mapping[int, type],
+) -> Check | None:
+    """What a call of a cached shape must pass before it is queued; None for nothing.
+
+    The shape's calls have the same outer keys and value types as the one that was
+    accepted. ``inner_keys`` gives, per outer value, the keys of the dict it was
+    (None for a value); ``flat_types`` the flat values' types; ``tensors`` maps the
+    positions of CPU tensors among them to the type their ``.item()`` gave.
+
+    The check returns the flat values, or None (the call then takes the full check,
+    which raises or caches its shape anew) when a nested dict has other keys or
+    value types, a tensor is off the CPU, of another dtype or not of one element,
+    an int is beyond INT_LIMIT, or a text is longer than FAST_TEXT_CHARS. Each part
+    is a few C-level calls; a shape of plain floats needs none (None is returned).
+    """
+    read = [tensors.get(i, t) for i, t in enumerate(flat_types)]
+    width = len(read)
+    parts: list[Check] = []
+    if any(keys is not None for keys in inner_keys):
+        parts.append(_unnester(inner_keys, flat_types))
+    if tensors:
+        parts.append(_tensor_reader(tuple(tensors), tuple(tensors.values()), width))
+    ints = tuple(i for i, t in enumerate(read) if t is int)
+    if ints:
+        parts.append(
+            _bounded(ints, width, lambda ints: -INT_LIMIT < min(ints) and max(ints) < INT_LIMIT)
+        )
+    texts = tuple(i for i, t in enumerate(read) if FAST_KINDS[t] == TEXT)
+    if texts:
+        parts.append(_bounded(texts, width, lambda texts: max(map(len, texts)) <= FAST_TEXT_CHARS))
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+
+    def check(row: tuple) -> Sequence[Any] | None:
+        for part in parts:
+            row = part(row)
+            if row is None:
+                return None
+        return row
+
+    return check
+
+
+def _picker(positions: tuple[int, ...], width: int) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A function giving the values at ``positions`` of a row, as a sequence."""
+    if len(positions) == width:
+        return lambda row: row
+    if len(positions) == 1:
+        (at,) = positions
+        return lambda row: (row[at],)
+    return itemgetter(*positions)
+
+
+def _bounded(positions: tuple[int, ...], width: int, fits: Callable[[Any], bool]) -> Check:
+    """A check passing a row whose values at ``positions`` all ``fits``."""
+    pick = _picker(positions, width)
+    return lambda row: row if fits(pick(row)) else None
+
+
+def _unnester(inner_keys: Sequence[tuple[str, ...] | None], flat_types: tuple[type, ...]) -> Check:
+    """The check of a shape with nested dicts: their keys, then every flat value's type.
+
+    Made from source for each shape (as dataclasses and attrs make their methods):
+    a loop over the outer values would cost the call more than all else it does.
+    Only names are put in the source; the keys and types are passed as globals.
+    """
+    names = [f"v{i}" for i in range(len(inner_keys))]
+    tests = [
+        f"tuple({name}) == K{i}"
+        for i, (name, keys) in enumerate(zip(names, inner_keys))
+        if keys is not None
+    ]
+    parts = [name if keys is None else f"*{name}.values()" for name, keys in zip(names, inner_keys)]
+    source = (
+        "def unnest(row):\n"
+        f"    {', '.join(names)}, = row\n"
+        f"    if {' and '.join(tests)}:\n"
+        f"        flat = ({', '.join(parts)},)\n"
+        "        if tuple(map(type, flat)) == T:\n"
+        "            return flat\n"
+        "    return None\n"
+    )
+    namespace: dict[str, Any] = {f"K{i}": keys for i, keys in enumerate(inner_keys)}
+    namespace["T"] = flat_types
+    exec(source, namespace)  # noqa: S102 - our own source: no value reaches it
+    return namespace["unnest"]
+
+
+_IS_CPU = attrgetter("is_cpu")
+
+
+def _tensor_reader(positions: tuple[int, ...], item_types: tuple[type, ...], width: int) -> Check:
+    """The check of a shape with CPU tensors: read them with ``.item()`` now.
+
+    On the CPU ``.item()`` waits for nothing and is cheaper than keeping a copy
+    (which an in-place change or the autograd graph must not reach). The types the
+    items have must be those cached: a bool tensor stays a bool, a float a number.
+    """
+    torch = sys.modules["torch"]
+    item = torch.Tensor.item
+    pick = _picker(positions, width)
+    every = len(positions) == width
+
+    def read(row: Sequence[Any]) -> Sequence[Any] | None:
+        tensors = pick(row)
+        if not all(map(_IS_CPU, tensors)):
+            return None
+        try:
+            items = tuple(map(item, tensors))
+        except Exception:  # noqa: BLE001 - not one element, or unreadable: the full check says
+            return None
+        if tuple(map(type, items)) != item_types:
+            return None
+        if every:
+            return items
+        flat = list(row)
+        for at, value in zip(positions, items):
+            flat[at] = value
+        return flat
+
+    return read

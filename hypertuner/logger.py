@@ -1,11 +1,15 @@
 """The write path: ``Logger.log`` keeps every point in memory and mirrors it to disk.
 
 ``log()`` only validates and queues: a call whose keys (in order) and value types
-were accepted before is checked with one dict look-up and one tuple comparison made
-in C, and its values are queued as a tuple. The queue is drained into the columnar
-:class:`~hypertuner.series.Series` in blocks (when a reader asks, when it grows long,
-and before every flush), and a background thread appends what is new to the run
-file at least once per ``flush_every`` seconds.
+were accepted before is checked with two dict look-ups of tuples made in C, and
+appended to the queue in one C-level step (so threads may log at once, and no
+object the garbage collector tracks outlives the call). The background thread
+moves queued calls into the columnar :class:`~hypertuner.series.Series` once the
+queue passes :data:`DRAIN_AT` entries, and appends what is new to the run file at
+least once per ``flush_every`` seconds; a reader (``logger["loss"]``, the board,
+``flush``, ``close``) drains first, so it sees every point logged before it asked.
+The training thread drains itself only far past the threshold, when the
+background thread cannot keep up, so memory stays bounded.
 
 Everything the logger knows of one key lives in one :class:`_Key` record, and
 everything it knows of one call shape in one cache entry; both are only ever
@@ -24,24 +28,26 @@ import threading
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping
-from itertools import chain
+from itertools import repeat
+from operator import is_
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import _process
+from . import _process, _values
 from ._base import RunBase, runs_dir
 from ._notebook import in_notebook
 from ._values import (
     FAST_KINDS,
-    FAST_TEXT_CHARS,
-    INT_LIMIT,
     KIND_PHRASES,
+    NUMBER,
     TEXT,
     check_name,
     describe,
+    fast_check,
     flatten,
     normalise,
     normalise_step,
@@ -69,9 +75,13 @@ REDRAW_EVERY = 0.2
 # Seconds between samples of the system metrics, for Logger(system=True).
 SYSTEM_EVERY = 5.0
 
-# Drain the queue once it holds this many calls, so memory stays bounded even when
-# nothing reads and the flush interval is long.
-DRAIN_AT = 4096
+# The queue holds each call as its records, step, wall time and values, one entry
+# each. Past DRAIN_AT entries log() wakes the background thread to drain it (a drain
+# of 4,096 calls of 5 keys takes well under a millisecond); only past DRAIN_LIMIT,
+# when that thread cannot keep up, does log() drain it itself, so memory stays
+# bounded (DRAIN_LIMIT entries hold about 15 MB) even when nothing reads.
+DRAIN_AT = 1 << 15
+DRAIN_LIMIT = 8 * DRAIN_AT
 # Integer steps below this convert to float64 exactly; others take the careful path.
 _STEP_LIMIT = 2**53
 # Type variants cached per keys tuple (a call whose types change every step stays slow).
@@ -213,9 +223,11 @@ class Logger(RunBase):
 
         self._keys: dict[str, _Key] = {}  # name -> record, in the order keys were defined
         self._series = SeriesView(self._keys)  # what the read API (SeriesMap) looks at
-        # Call shapes seen before: outer keys -> {value types -> (records, positions of
-        # ints, positions of texts, how to unnest)}. One records tuple per flat key
-        # tuple is shared by every call of those keys: the drain groups by its identity.
+        # Call shapes seen before: outer keys -> {value types -> (records, check)},
+        # where check is None when the values can be queued as they are, else a
+        # function returning the call's flat values, or None to take the full check.
+        # One records tuple per flat key tuple is shared by every call of those keys:
+        # it marks where a call starts in the queue, and the drain groups by it.
         self._shapes: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
         # (flat keys, holds tensors) -> the records tuple of such calls, and the ids
         # of those that hold tensors (their blocks are converted by the drain).
@@ -223,7 +235,9 @@ class Logger(RunBase):
         self._tensor_ids: set[int] = set()
         self._tensor_warned: set[str] = set()  # keys warned of a NaN or a failed conversion
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
-        self._queue: list[tuple] = []  # calls not yet moved into the series
+        # Calls not yet moved into the series, flat: records, step, wall, values...
+        self._queue: list[Any] = []
+        self._drain_at = DRAIN_AT  # log() acts once the queue is this long
         self._lock = threading.RLock()  # guards the records, the shapes and the drain
         self._flush_lock = threading.Lock()  # one flush at a time
         self._end_lock = threading.Lock()  # one close, from whichever thread ends the run
@@ -236,6 +250,7 @@ class Logger(RunBase):
         self._sampler = sampler
         self._system_every = float(system) if sampler is not None else math.inf
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by log(): the queue wants draining
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"hypertuner-flush-{self.name}", daemon=True
         )
@@ -290,27 +305,35 @@ class Logger(RunBase):
             row = tuple(values.values())
             variants = self._shapes.get(tuple(values))
             seen = None if variants is None else variants.get(tuple(map(type, row)))
-            if seen is not None:
-                records, ints, texts, nested = seen
-                if nested:
-                    row = _unnest(row, nested)
-                if (
-                    row is None
-                    or (ints and not _ints_fit(row, ints))
-                    or (texts and not _texts_fit(row, texts))
-                ):
-                    records, row = self._admit(values)
-            else:
+            if seen is None:
                 records, row = self._admit(values)
+            else:
+                records, check = seen
+                if check is not None:
+                    row = check(row)
+                    if row is None:
+                        records, row = self._admit(values)
         else:
             records, row = self._admit(values)
         queue = self._queue
-        queue.append((records, step, wall, row))
-        if len(queue) >= DRAIN_AT:
-            self._drain()
+        queue += (records, step, wall, *row)  # one C-level step: threads cannot interleave
+        if len(queue) >= self._drain_at:
+            self._overflow()
         redraw_at = self._redraw_at
         if redraw_at != math.inf and self._timer() >= redraw_at:
             self._redraw()
+
+    def _overflow(self) -> None:
+        """The queue passed the threshold: wake the flush thread to drain it.
+
+        The caller drains only far past it (the flush thread is busy writing, or
+        gone), so that a loop that nothing reads still holds bounded memory.
+        """
+        if len(self._queue) >= DRAIN_LIMIT or not self._thread.is_alive():
+            self._drain()
+        else:
+            self._drain_at = DRAIN_LIMIT  # until the drain re-arms it: one wake per drain
+            self._wake.set()
 
     def _refuse(self) -> None:
         if not self._detached:
@@ -377,83 +400,130 @@ class Logger(RunBase):
     ) -> None:
         """Cache this call's shape, if plain types make it up, for the fast path.
 
-        The key is the call's outer keys and the types of its values (a nested dict
-        one level deep counts, with its own keys and types): several variants per
-        keys tuple (ints one step, floats the next) are kept side by side, up to
-        _VARIANTS, so alternating types do not evict each other.
+        The key is the call's outer keys and the types of its values: several
+        variants per keys tuple (ints one step, floats the next) are kept side by
+        side, up to _VARIANTS, so alternating types do not evict each other. The
+        entry's check (``_values.fast_check``) unnests dicts one level deep, reads
+        CPU tensors and bounds ints and texts, in a few C-level calls.
         """
         outer = tuple(values)
         types = tuple(map(type, values.values()))
-        nested: list[Any] = []
-        flat_types: list[type] = []
+        inner_keys: list[tuple[str, ...] | None] = []
+        flat: list[Any] = []
         for value, kind in zip(values.values(), types):
             if kind is dict:
-                inner_types = tuple(map(type, value.values()))
-                if dict in inner_types:
+                if dict in map(type, value.values()):
                     return  # deeper nesting: always the slow path
-                nested.append((tuple(value), inner_types))
-                flat_types.extend(inner_types)
+                inner_keys.append(tuple(value))
+                flat.extend(value.values())
             else:
-                nested.append(None)
-                flat_types.append(kind)
-        if len(flat_types) != len(names) or not all(
-            FAST_KINDS.get(t) == kinds[name] for name, t in zip(names, flat_types)
-        ):
-            return  # numpy arrays, tensors and the like: always the slow path
+                inner_keys.append(None)
+                flat.append(value)
+        if len(flat) != len(names):
+            return
+        flat_types = tuple(map(type, flat))
+        torch = sys.modules.get("torch")
+        tensors: dict[int, type] = {}  # position -> the type its .item() gives
+        if torch is not None:
+            for i, value in enumerate(flat):
+                if isinstance(value, torch.Tensor):
+                    if not (value.is_cpu and "cpu" in _values.EAGER_DEVICES):
+                        return  # kept as tensors: the slow path, converted at the drain
+                    tensors[i] = type(value.item())
+        read = [tensors.get(i, t) for i, t in enumerate(flat_types)]
+        if not all(FAST_KINDS.get(t) == kinds[name] for name, t in zip(names, read)):
+            return  # numpy arrays, .item() objects and the like: always the slow path
         variants = self._shapes.setdefault(outer, {})
-        if len(variants) < _VARIANTS:
-            variants[types] = (
-                records,
-                tuple(i for i, t in enumerate(flat_types) if t is int),
-                tuple(i for i, t in enumerate(flat_types) if FAST_KINDS[t] == TEXT),
-                tuple(nested) if any(n is not None for n in nested) else (),
-            )
+        # A shape already cached stays (its check failed this call: a nested dict with
+        # other keys, say), so that calls that alternate do not rebuild it each time.
+        if types not in variants and len(variants) < _VARIANTS:
+            variants[types] = (records, fast_check(inner_keys, flat_types, tensors))
 
     def _define(self, key: str, kind: int) -> None:
         self._keys[key] = _Key(key, kind, len(self._keys), Series(key, kind, sync=self._sync))
 
     def _drain(self) -> None:
-        """Move queued calls into the series, in runs of calls that share their keys."""
+        """Move queued calls into the series: each key's points in the order logged.
+
+        Called by the flush thread when log() wakes it, and by every reader first.
+        """
         with self._lock:
             queue = self._queue
             if not queue:
                 return
-            # log() only ever appends, from any thread, and drains are serialised by
-            # the lock, so the first len(batch) entries are exactly the ones copied.
+            # log() only ever appends whole calls, from any thread, and drains are
+            # serialised by the lock, so the first len(batch) entries are exactly the
+            # ones copied, and they end where a call ends.
             batch = queue[:]
             del queue[: len(batch)]
-            shapes, steps, walls, rows = zip(*batch)
-            first = shapes[0]
-            if shapes.count(first) == len(shapes):
-                # The usual case: every call logged the same keys.
-                self._store(first, steps, walls, rows)
-                return
-            start = 0
-            for i in range(1, len(batch) + 1):
-                if i == len(batch) or shapes[i] is not shapes[start]:
-                    end = i
-                    self._store(shapes[start], steps[start:end], walls[start:end], rows[start:end])
-                    start = i
+            self._drain_at = DRAIN_AT
+            runs = _runs(batch)
+            if self._tensor_ids:
+                self._untensor(batch, runs)
+            self._store(batch, runs)
 
-    def _store(self, records: tuple[_Key, ...], steps: tuple, walls: tuple, rows: tuple) -> None:
-        if id(records) in self._tensor_ids:
-            rows = self._untensor(records, steps, rows)
-        step_array = np.array(steps, np.float64)
-        wall_array = np.array(walls, np.float64)
-        columns: Any
-        if any(record.kind == TEXT for record in records):
-            columns = zip(*rows)
-        else:
-            # All numbers and bools: one C-level pass over the whole block.
-            flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * len(records))
-            columns = flat.reshape(len(rows), len(records)).T
+    def _store(self, batch: list, runs: list[tuple[tuple[_Key, ...], int, int]]) -> None:
+        """Append the batch's points to their series, one C-level pass per column.
+
+        Nothing here lets the GIL go (numpy would, to copy or sort big arrays, and
+        this thread would then wait for the training thread to hand it back), so a
+        drain in the background holds the training thread up only once, briefly.
+        """
         dirty = self._dirty
-        for record, column in zip(records, columns):
-            record.series.extend(step_array, wall_array, column)
+        # Calls of one shape, wherever they are: (records, [(start, count), ...]).
+        shapes: dict[int, tuple[tuple[_Key, ...], list[tuple[int, int]]]] = {}
+        for records, start, count in runs:
+            shapes.setdefault(id(records), (records, []))[1].append((start, count))
+        shared: set[int] = set()
+        if len(shapes) > 1:
+            seen = Counter(record.id for records, _ in shapes.values() for record in records)
+            shared = {key_id for key_id, times in seen.items() if times > 1}
+        for records, spans in shapes.values():
+            width = len(records) + 3
+            if len(spans) == 1:
+                start, count = spans[0]
+                entries = (
+                    batch if count * width == len(batch) else batch[start : start + count * width]
+                )
+            else:
+                entries = []
+                for start, count in spans:
+                    entries += batch[start : start + count * width]
+            count = len(entries) // width
+            steps = walls = None
+            for j, record in enumerate(records):
+                if record.id in shared:
+                    continue
+                if steps is None:
+                    steps = np.fromiter(entries[1::width], np.float64, count)
+                    walls = np.fromiter(entries[2::width], np.float64, count)
+                record.series.extend(steps, walls, _column(record, entries[3 + j :: width], count))
+                dirty[record.id] = record
+        if not shared:
+            return
+        # A key that calls of several shapes logged: its points are collected from
+        # the runs in the order they were logged.
+        parts: dict[int, tuple[_Key, list, list, list]] = {}
+        for records, start, count in runs:
+            width = len(records) + 3
+            stop = start + count * width
+            for j, record in enumerate(records):
+                if record.id in shared:
+                    steps, walls, values = parts.setdefault(record.id, (record, [], [], []))[1:]
+                    steps += batch[start + 1 : stop : width]
+                    walls += batch[start + 2 : stop : width]
+                    values += batch[start + 3 + j : stop : width]
+        for record, steps, walls, values in parts.values():
+            count = len(steps)
+            record.series.extend(
+                np.fromiter(steps, np.float64, count),
+                np.fromiter(walls, np.float64, count),
+                _column(record, values, count),
+            )
             dirty[record.id] = record
 
-    def _untensor(self, records: tuple[_Key, ...], steps: tuple, rows: tuple) -> list:
-        """The rows with their tensors as floats: one transfer per device, not one per value.
+    def _untensor(self, batch: list, runs: list[tuple[tuple[_Key, ...], int, int]]) -> None:
+        """Replace the batch's tensors by floats: one transfer per device, not one per value.
 
         A value that is NaN or infinite, or a device whose tensors fail to convert,
         warns once per key (the call could not check it without syncing) and is
@@ -461,30 +531,36 @@ class Logger(RunBase):
         """
         import torch
 
-        out = [list(row) for row in rows]
-        by_device: dict[Any, list[tuple[int, int, Any]]] = {}
-        for i, row in enumerate(rows):
-            for j, value in enumerate(row):
-                if isinstance(value, torch.Tensor):
-                    by_device.setdefault(value.device, []).append((i, j, value))
+        # device -> (position in the batch, record, position of the call's step) each
+        by_device: dict[Any, list[tuple[int, _Key, int]]] = {}
+        for records, start, count in runs:
+            if id(records) not in self._tensor_ids:
+                continue
+            width = len(records) + 3
+            stop = start + count * width
+            for j, record in enumerate(records):
+                for at in range(start + 3 + j, stop, width):
+                    value = batch[at]
+                    if isinstance(value, torch.Tensor):
+                        by_device.setdefault(value.device, []).append((at, record, at - 2 - j))
         for device, found in by_device.items():
             try:
-                numbers = torch.stack([t for _, _, t in found]).to("cpu", torch.float64).tolist()
+                numbers = torch.stack([batch[at] for at, _, _ in found]).to("cpu", torch.float64)
+                numbers = numbers.tolist()
             except Exception as exc:  # noqa: BLE001 - keep the points, say which keys
                 numbers = [math.nan] * len(found)
                 self._warn_tensor(
-                    {records[j].name for _, j, _ in found},
+                    {record.name for _, record, _ in found},
                     f"its tensors on {device} could not be read ({type(exc).__name__}: {exc}); "
                     "they are stored as NaN",
                 )
             bad: dict[str, tuple[float, float]] = {}  # key -> (step, value) of its first
-            for (i, j, _), number in zip(found, numbers):
-                out[i][j] = number
-                if not math.isfinite(number) and records[j].name not in bad:
-                    bad[records[j].name] = (steps[i], number)
+            for (at, record, step_at), number in zip(found, numbers):
+                batch[at] = number
+                if not math.isfinite(number) and record.name not in bad:
+                    bad[record.name] = (float(batch[step_at]), number)
             for name, (step, number) in bad.items():
                 self._warn_tensor({name}, f"it was {number} at step {step:g}")
-        return out
 
     def _warn_tensor(self, names: set[str], what: str) -> None:
         for name in sorted(names - self._tensor_warned):
@@ -627,19 +703,33 @@ class Logger(RunBase):
                     self._dirty[record.id] = record
 
     def _flush_loop(self) -> None:
-        wait = min(self._flush_every, self._system_every)
-        flush_at = sample_at = time.monotonic()
-        while not self._stop.wait(wait):
+        """The background thread: drains when log() wakes it, samples, flushes on time."""
+        now = time.monotonic()
+        flush_at, sample_at = now + self._flush_every, now + self._system_every
+        while True:
+            woken = self._wake.wait(max(0.0, min(flush_at, sample_at) - time.monotonic()))
+            if self._stop.is_set():
+                return  # _end() flushes what is left, in its own thread
             now = time.monotonic()
-            if self._sampler is not None and now >= sample_at:
-                sample_at = now + self._system_every
-                self._sample()
-            if now >= flush_at:
-                flush_at = now + self._flush_every
-                try:
+            try:
+                if woken:
+                    self._wake.clear()  # before draining: a later wake-up drains again
+                    self._drain()
+                if self._sampler is not None and now >= sample_at:
+                    sample_at = now + self._system_every
+                    self._sample()
+                if now >= flush_at:
+                    flush_at = now + self._flush_every
                     self.flush()
-                except Exception:  # noqa: BLE001 - flush() warned; the thread must live on
-                    pass
+            except Exception as exc:  # noqa: BLE001 - the thread must live on
+                if not self._flush_warned:  # flush() warns of its own failures
+                    self._flush_warned = True
+                    warnings.warn(
+                        f"hypertuner's background thread of run {self.name!r} failed: "
+                        f"{type(exc).__name__}: {exc}",
+                        HypertunerWarning,
+                        stacklevel=1,
+                    )
 
     def _sample(self) -> None:
         """Queue one reading of the system figures, at the wall time (flush thread only).
@@ -651,7 +741,8 @@ class Logger(RunBase):
             values = self._sampler.sample()
             wall = self._clock()
             records, row = self._admit(values)
-            self._queue.append((records, wall, wall, row))
+            queue = self._queue
+            queue += (records, wall, wall, *row)
         except Exception as exc:  # noqa: BLE001 - a broken sensor must not stop the flushes
             self._sampler = None
             warnings.warn(
@@ -719,6 +810,7 @@ class Logger(RunBase):
         elif error is not None:
             self._info["error"] = str(error)[:1000]
         self._stop.set()
+        self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()
         flushed = self.flush()
@@ -764,6 +856,9 @@ class Logger(RunBase):
         self._flush_lock = threading.Lock()
         self._end_lock = threading.Lock()
         self._queue = []
+        self._drain_at = DRAIN_AT
+        self._wake = threading.Event()  # its lock may have been held at the fork
+        self._stop = threading.Event()
         self._dirty = {}
         self._listeners = []
         self._redraw_at = math.inf
@@ -805,33 +900,64 @@ class Logger(RunBase):
         self._end(status, None if status == "finished" else error)
 
 
-def _ints_fit(row: tuple, positions: tuple[int, ...]) -> bool:
-    """True if the ints at ``positions`` of ``row`` fit in a float64."""
-    for i in positions:
-        if not -INT_LIMIT < row[i] < INT_LIMIT:
-            return False
-    return True
+def _runs(batch: list) -> list[tuple[tuple[_Key, ...], int, int]]:
+    """The runs of calls of one shape in a drained batch: (records, start, calls) each.
+
+    A call starts with its records tuple, which no value can be (identity is
+    checked, never equality), and is ``len(records) + 3`` entries long.
+    """
+    first = batch[0]
+    width = len(first) + 3
+    if len(batch) % width == 0 and all(map(is_, batch[::width], repeat(first))):
+        return [(first, 0, len(batch) // width)]  # the usual case: one shape
+    runs = []
+    start = 0
+    while start < len(batch):
+        records = batch[start]
+        width = len(records) + 3
+        count = _run_length(batch, start, width, records)
+        runs.append((records, start, count))
+        start += count * width
+    return runs
 
 
-def _unnest(row: tuple, nested: tuple) -> tuple | None:
-    """The flat values of a call with nested dicts, or None if a nested dict changed shape."""
-    flat: list[Any] = []
-    for value, inner in zip(row, nested):
-        if inner is None:
-            flat.append(value)
-        elif tuple(value) == inner[0] and tuple(map(type, value.values())) == inner[1]:
-            flat.extend(value.values())
-        else:
-            return None
-    return tuple(flat)
+def _run_length(batch: list, start: int, width: int, records: tuple) -> int:
+    """How many calls from ``start`` on logged ``records``: a doubling, then a halving search.
+
+    Only positions where calls start are ever compared: a window is accepted only
+    if every call in it starts with ``records``, and each accepted call tells where
+    the next one starts. So the work is a few C-level passes, not a loop per call.
+    """
+    left = (len(batch) - start) // width  # calls left, were they all this wide
+    good = 1  # calls known to start with records
+    span = 1
+    while good < left:
+        at = start + good * width
+        if batch[at] is not records:
+            return good
+        high = min(good + span, left)
+        if all(map(is_, batch[at : start + high * width : width], repeat(records))):
+            good = high
+            span *= 2
+            continue
+        # A call in [good + 1, high) is another shape: find the first.
+        good, bad = good + 1, high
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            window = batch[start + good * width : start + middle * width : width]
+            if all(map(is_, window, repeat(records))):
+                good = middle
+            else:
+                bad = middle
+        return good
+    return good
 
 
-def _texts_fit(row: tuple, positions: tuple[int, ...]) -> bool:
-    """True if the strs at ``positions`` of ``row`` are short enough to need no check."""
-    for i in positions:
-        if len(row[i]) > FAST_TEXT_CHARS:
-            return False
-    return True
+def _column(record: _Key, values: list, count: int) -> Any:
+    """A key's queued values in the form its series holds (texts stay a list)."""
+    if record.kind == TEXT:
+        return values
+    return np.fromiter(values, np.float64 if record.kind == NUMBER else np.bool_, count)
 
 
 def _trial_folder() -> Path | None:

@@ -38,6 +38,29 @@ def require_pandas(caller: str) -> Any:
     return pandas
 
 
+# numpy lets the GIL go while it copies over 500 elements; a thread that lets it go
+# while another computes waits to get it back (up to the 5 ms switch interval). The
+# logger's background thread appends points while the training thread logs, so a
+# copy up to this size is made holding the GIL, as a memcpy (under a millisecond);
+# only bigger ones (a huge series growing) let other threads run meanwhile.
+_HELD_COPY_BYTES = 1 << 22
+
+
+def _copy(target: np.ndarray, start: int, source: Any) -> None:
+    """``target[start:start + len(source)] = source``, holding the GIL if it is small."""
+    end = start + len(source)
+    if (
+        type(source) is np.ndarray
+        and source.dtype == target.dtype
+        and source.dtype.hasobject is False
+        and source.nbytes <= _HELD_COPY_BYTES
+        and source.flags.c_contiguous
+    ):
+        memoryview(target)[start:end] = memoryview(source)
+    else:
+        target[start:end] = source
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
@@ -120,14 +143,14 @@ class Series:
         end = start + count
         if end > len(self._steps):
             self._grow(end)
-        self._steps[start:end] = steps
-        self._walls[start:end] = walls
+        _copy(self._steps, start, steps)
+        _copy(self._walls, start, walls)
         if self._kind == TEXT and not isinstance(values, np.ndarray):
             # Slice assignment would split a str into characters if it saw one alone.
             column = np.empty(count, np.object_)
             column[:] = list(values)
             values = column
-        self._values[start:end] = values
+        _copy(self._values, start, values)
         self._n = end  # published last: readers never see a half-written point
 
     def _grow(self, needed: int) -> None:
@@ -135,7 +158,7 @@ class Series:
         for name in ("_steps", "_walls", "_values"):
             old = getattr(self, name)
             new = np.empty(capacity, old.dtype)
-            new[: self._n] = old[: self._n]
+            _copy(new, 0, old[: self._n])
             setattr(self, name, new)
 
     def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:

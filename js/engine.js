@@ -47,21 +47,26 @@ function typed(view, Type) {
   return new Type(view.buffer.slice(view.byteOffset, view.byteOffset + bytes));
 }
 
-/** Steps come as float32 when that is exact, else float64: tell by their size. */
-function steps(view, values) {
-  const count = values ? values.byteLength / 4 : 0;
-  return view && count && view.byteLength === count * 4 ? Float32Array : Float64Array;
+/** The type of column `name`: float32, unless the kernel sent it as float64 because
+ *  float32 would change a value. Payloads saved before `wide` existed sent only
+ *  steps that way: tell them by their size. */
+function columnType(packed, name, float32Column) {
+  if (Array.isArray(packed.wide)) return packed.wide.includes(name) ? Float64Array : Float32Array;
+  if (name === "y" || name === "my") return Float32Array;
+  const view = packed[name];
+  const values = float32Column ? float32Column.byteLength / 4 : 0;
+  return view && values && view.byteLength === values * 4 ? Float32Array : Float64Array;
 }
 
 /** One chart's payload from the kernel, with its columns as typed arrays. */
 export function decode(packed) {
   return {
-    x: typed(packed.x, steps(packed.x, packed.y)),
+    x: typed(packed.x, columnType(packed, "x", packed.y)),
     t: typed(packed.t, Float32Array),
-    y: typed(packed.y, Float32Array),
-    mx: typed(packed.mx, steps(packed.mx, packed.my)),
+    y: typed(packed.y, columnType(packed, "y")),
+    mx: typed(packed.mx, columnType(packed, "mx", packed.my)),
     mt: typed(packed.mt, Float32Array),
-    my: typed(packed.my, Float32Array),
+    my: typed(packed.my, columnType(packed, "my")),
     size: packed.size || 1,
     total: packed.total || 0,
     window: packed.window || 0,
@@ -105,18 +110,23 @@ const PREFIX = "IPY_MODEL_";
 // and each render() a proxy of their own, so the proxy cannot be the key.
 const engines = new Map();
 
+// A chart's bqplot models may arrive just after the engine's: look for 10 s at most.
+const RESOLVE_ATTEMPTS = 200;
+
 async function resolve(model, ref) {
   if (typeof ref !== "string" || !ref.startsWith(PREFIX)) return ref ?? null; // a plain value
   const id = ref.slice(PREFIX.length);
-  for (let attempt = 0; ; attempt++) {
+  let failure = null;
+  for (let attempt = 0; attempt < RESOLVE_ATTEMPTS; attempt++) {
     try {
       const found = await model.widget_manager.get_model(id);
       if (found) return found;
     } catch (err) {
-      if (attempt > 50) throw err;
+      failure = err;
     }
     await new Promise((done) => setTimeout(done, 50));
   }
+  throw new Error(`hypertuner: widget model ${id} never arrived${failure ? `: ${failure}` : ""}`);
 }
 
 async function resolveChart(model, refs) {
@@ -152,16 +162,19 @@ class Engine {
     const charts = await Promise.all(refs.map((r) => resolveChart(this.model, r)));
     this.charts = charts;
     this.receive();
+    this.drawAll(); // the charts may be new: draw each, with or without new points
     this.applyScales();
   }
 
   receive() {
     const data = this.model.get("data") || {};
+    const touched = new Set();
     for (const [where, packed] of Object.entries(data.lines || {})) {
       const [chart, run] = where.split("/").map(Number);
       (this.points[chart] = this.points[chart] || [])[run] = decode(packed);
+      touched.add(chart);
     }
-    this.drawAll();
+    touched.forEach((index) => this.draw(index)); // only the charts this delta changed
   }
 
   xMode(index) {
@@ -382,7 +395,7 @@ function readouts(model, el) {
   const onMove = (event) => {
     const engine = engines.get(model.get("uid"));
     const figure = event.target.closest && event.target.closest(".ht-chart");
-    if (!figure || !figure.closest(".ht-board") || figure.closest(".ht-board") !== board) return;
+    if (!figure || figure.closest(".ht-board") !== el.closest(".ht-board")) return;
     const index = +[...figure.classList].find((c) => c.startsWith("ht-i-")).slice(5);
     const chart = engine && engine.charts[index];
     const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
@@ -420,20 +433,20 @@ function readouts(model, el) {
     const readout = figure && figure.querySelector(".ht-readout");
     if (readout) readout.textContent = "";
   };
-  // The board's DOM holds this view and the charts; wait until it is attached.
-  let board = null;
-  const attach = () => {
-    board = el.closest(".ht-board");
-    if (!board) return void requestAnimationFrame(attach);
-    board.addEventListener("mousemove", onMove);
-    board.addEventListener("mouseout", onLeave);
+  // Listen on the document, not the board: the view may join the page late, or
+  // never, and then nothing waits for it. Events of other boards are left alone.
+  const mine = (event) => {
+    const board = el.closest(".ht-board");
+    return board !== null && event.target instanceof Node && board.contains(event.target);
   };
-  attach();
+  const moved = (event) => mine(event) && onMove(event);
+  const left = (event) => mine(event) && onLeave(event);
+  const page = el.ownerDocument;
+  page.addEventListener("mousemove", moved);
+  page.addEventListener("mouseout", left);
   return () => {
-    if (board) {
-      board.removeEventListener("mousemove", onMove);
-      board.removeEventListener("mouseout", onLeave);
-    }
+    page.removeEventListener("mousemove", moved);
+    page.removeEventListener("mouseout", left);
   };
 }
 

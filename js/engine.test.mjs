@@ -46,7 +46,20 @@ test("formatNumber reads like a person writes", () => {
   assert.equal(formatNumber(NaN), "NaN");
 });
 
-test("decode reads steps sent as float32 or float64, by their size", () => {
+test("decode reads each column as float64 where the kernel says it sent that", () => {
+  const f32 = (values) => new DataView(new Float32Array(values).buffer);
+  const f64 = (values) => new DataView(new Float64Array(values).buffer);
+  const exact = decode({ x: f32([1, 2]), y: f64([123456789, 3.5e38]), mx: f32([2]), my: f32([0.5]), wide: ["y"] });
+  assert.deepEqual([...exact.x], [1, 2]);
+  assert.deepEqual([...exact.y], [123456789, 3.5e38]);
+  assert.ok(exact.y instanceof Float64Array && exact.x instanceof Float32Array);
+  const steps = decode({ x: f64([1e12, 2e12]), y: f32([5, 6]), mx: f64([2e12]), my: f32([5.5]), wide: ["x", "mx"] });
+  assert.deepEqual([...steps.x], [1e12, 2e12]);
+  assert.deepEqual([...steps.mx], [2e12]);
+  assert.ok(steps.y instanceof Float32Array);
+});
+
+test("payloads saved before columns were flagged: steps told by their size", () => {
   const y = new DataView(new Float32Array([5, 6]).buffer);
   const narrow = decode({ x: new DataView(new Float32Array([1, 2]).buffer), y });
   const wide = decode({ x: new DataView(new Float64Array([1e12, 2e12]).buffer), y });

@@ -83,7 +83,7 @@ def test_ten_logs_in_one_interval_send_one_update(comms):
 
 
 def test_payload_is_binary_decimated_and_bounded(comms):
-    """A million points go out as at most ~2,000 float32 values, binary, extremes kept."""
+    """A million points go out as at most ~2,000 values, binary, extremes kept."""
     logger = hypertuner.Logger(display=False)
     values = np.sin(np.arange(1_000_000) / 1000.0)
     values[654_321] = 50.0  # one spike
@@ -94,8 +94,10 @@ def test_payload_is_binary_decimated_and_bounded(comms):
     chart = data["state"]["data"]["lines"]["0/0"]
     assert chart["total"] == 1_000_000
     y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
-    y = np.frombuffer(y_bytes, np.float32)
+    assert chart["wide"] == ["y", "my"]  # sines are not float32 values: sent exactly
+    y = np.frombuffer(y_bytes, np.float64)
     assert len(y) <= 2000 and y.max() == 50.0
+    assert set(y.tolist()) <= set(values.tolist())  # each one a value logged, unchanged
     x_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x")
     x = np.frombuffer(x_bytes, np.float32)  # steps below 2**24 travel exactly as float32
     assert len(x) == len(y) and x[0] == 0 and x[-1] == 999_999 and 654_321 in x
@@ -311,4 +313,106 @@ def test_zooming_redecimates_the_visible_range(comms):
     assert x.min() == 49_999 and x.max() == 51_001 and len(x) == 1003  # every point: under budget
     y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
     assert np.frombuffer(y_bytes, np.float32).max() == 7.0
+    logger.close()
+
+
+class Events:
+    """Stands in for IPython's event manager: records the post_run_cell hooks."""
+
+    def __init__(self):
+        self.hooks = []
+
+    def register(self, event, hook):
+        assert event == "post_run_cell"
+        self.hooks.append(hook)
+
+    def unregister(self, event, hook):
+        self.hooks.remove(hook)
+
+    def run_cell(self):
+        for hook in list(self.hooks):
+            hook(None)
+
+
+def test_one_post_cell_hook_serves_every_board_and_leaves_with_the_last(comms, monkeypatch):
+    """Re-running a cell that logs adds no hook; the hook goes once every logger closed."""
+    import types
+
+    import hypertuner.board as board_module
+
+    events = Events()
+    monkeypatch.setattr(board_module, "ipython", lambda: types.SimpleNamespace(events=events))
+    monkeypatch.setattr(board_module, "_after_cell", [])
+    loggers = []
+    for run in range(5):  # as if the cell were run five times
+        logger = hypertuner.Logger(display=False)
+        logger.log({"loss": float(run)}, 0)
+        board_for(logger)
+        loggers.append(logger)
+        events.run_cell()
+    assert len(events.hooks) == 1
+    redrawn = []
+    for logger in loggers:
+        board = logger._board
+        monkeypatch.setattr(board, "refresh_outputs", lambda b=board: redrawn.append(b))
+    events.run_cell()
+    assert len(redrawn) == 5
+    for logger in loggers[:4]:
+        logger.close()
+    redrawn.clear()
+    events.run_cell()  # the closed ones refresh their output a last time, then leave
+    assert len(redrawn) == 5
+    redrawn.clear()
+    events.run_cell()
+    assert redrawn == [loggers[4]._board] and len(events.hooks) == 1
+    loggers[4].close()
+    events.run_cell()
+    assert events.hooks == []
+
+
+def test_a_board_failing_after_a_cell_warns_and_the_others_go_on(comms, monkeypatch):
+    import types
+
+    import hypertuner.board as board_module
+
+    events = Events()
+    monkeypatch.setattr(board_module, "ipython", lambda: types.SimpleNamespace(events=events))
+    monkeypatch.setattr(board_module, "_after_cell", [])
+    broken, fine = hypertuner.Logger(display=False), hypertuner.Logger(display=False)
+    for logger in (broken, fine):
+        logger.log({"loss": 1.0}, 0)
+        board_for(logger)
+
+    def fail(*_, **__):
+        raise RuntimeError("gone")
+
+    monkeypatch.setattr(broken._board, "redraw", fail)
+    fine.log({"loss": 2.0}, 1)
+    with pytest.warns(hypertuner.HypertunerWarning, match="RuntimeError: gone"):
+        events.run_cell()
+    assert [b for _, b in board_module._after_cell] == [fine._board]
+    assert data_updates(fine._board)  # still drawn
+    with pytest.warns(hypertuner.HypertunerWarning, match="RuntimeError: gone"):
+        broken.close()  # its last redraw fails too, and says so
+    fine.close()
+
+
+def test_values_travel_as_float32_only_when_that_is_exact(comms):
+    """123,456,789 or 3.5e38 would change in float32: such a line is sent as float64."""
+    logger = hypertuner.Logger(display=False)
+    for i, value in enumerate([0.5, 123_456_789.0, 3.5e38, float("nan"), float("-inf")]):
+        logger.log({"big": value, "small": float(i) / 4}, i)
+    board = board_for(logger)
+    data, buffers = data_updates(board)[-1]
+    sent = dict(zip((tuple(p) for p in data["buffer_paths"]), buffers))
+    lines = data["state"]["data"]["lines"]
+    wide = {where: packed["wide"] for where, packed in lines.items()}
+    assert sorted(map(tuple, wide.values())) == [(), ("y", "my")]
+    (big,) = [w for w, flags in wide.items() if flags == ["y", "my"]]
+    y = np.frombuffer(sent[("data", "lines", big, "y")], np.float64)
+    assert y[:3].tolist() == [0.5, 123_456_789.0, 3.5e38]
+    assert np.isnan(y[3]) and y[4] == -np.inf
+    (small,) = [w for w, flags in wide.items() if flags == []]
+    small_y = np.frombuffer(sent[("data", "lines", small, "y")], np.float32)
+    assert small_y.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
     logger.close()

@@ -72,17 +72,49 @@ def show(source: Any) -> Any:
     return handle
 
 
+# The live boards redrawn after each cell: (source, board), for the one hook below.
+_after_cell: list[tuple[Any, Any]] = []
+
+
 def _redraw_after_each_cell(source: Any, board: Any) -> None:
+    """Redraw ``board`` after every cell while ``source`` is open.
+
+    One ``post_run_cell`` hook serves every board, and it unregisters itself once no
+    board is left, so re-running a cell that shows a logger adds no hooks.
+    """
     shell = ipython()
     if shell is None:
         return
+    if not _after_cell:
+        shell.events.register("post_run_cell", _after_each_cell)
+    _after_cell.append((source, board))
 
-    def after_cell(*_: Any) -> None:
+
+def _after_each_cell(*_: Any) -> None:
+    import warnings
+
+    from ..errors import HypertunerWarning
+
+    for entry in list(_after_cell):
+        source, board = entry
         try:
             board.redraw()  # what changed since the last redraw; close() sends everything
             board.refresh_outputs()
-        finally:
-            if source.closed:
-                shell.events.unregister("post_run_cell", after_cell)
-
-    shell.events.register("post_run_cell", after_cell)
+        except Exception as exc:  # noqa: BLE001 - one board must not stop the others
+            warnings.warn(
+                f"hypertuner stopped redrawing a board after each cell: "
+                f"{type(exc).__name__}: {exc}",
+                HypertunerWarning,
+                stacklevel=1,
+            )
+            _after_cell.remove(entry)
+            continue
+        if source.closed:
+            _after_cell.remove(entry)
+    if not _after_cell:
+        shell = ipython()
+        if shell is not None:
+            try:
+                shell.events.unregister("post_run_cell", _after_each_cell)
+            except ValueError:
+                pass  # already gone

@@ -136,10 +136,17 @@ def _f64(array: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(array, np.float64))
 
 
-def _steps(array: np.ndarray) -> memoryview:
-    """Steps as float32 when that keeps every one exact (ints below 2**24), else float64."""
-    narrow = np.ascontiguousarray(array, np.float32)
-    return memoryview(narrow) if np.array_equal(narrow, array) else _f64(array)
+def _exact(array: np.ndarray) -> tuple[memoryview, bool]:
+    """The column as float32 when that keeps every value exact, else float64.
+
+    Returns the buffer and whether it is float64 ("wide"). Half the bytes is worth
+    it only when nothing changes: 123,456,789 in float32 reads 123,456,792, and
+    values beyond 3.4e38 would become infinite. NaN and infinities stay as they are.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        narrow = np.ascontiguousarray(array, np.float32)
+        exact = np.array_equal(narrow, array, equal_nan=True)
+    return (memoryview(narrow), False) if exact else (_f64(array), True)
 
 
 class Board(VBox):
@@ -301,13 +308,19 @@ class Board(VBox):
             if len(window)
             else span
         )
+        columns = {
+            "x": steps[picked],
+            "y": values[picked],
+            "mx": steps[ends],
+            "my": means,  # smoothed: a mean beyond float32 would turn infinite
+        }
+        packed = {name: _exact(column) for name, column in columns.items()}
         return {
-            "x": _steps(steps[picked]),
+            **{name: buffer for name, (buffer, _) in packed.items()},
+            # Times since the run began only place a line: float32 is plenty.
             "t": _f32(walls[picked] - created),
-            "y": _f32(values[picked]),
-            "mx": _steps(steps[ends]),
             "mt": _f32(walls[ends] - created),
-            "my": _f32(means),
+            "wide": [name for name, (_, wide) in packed.items() if wide],
             "size": int(size),
             "total": total,
             "window": len(window),

@@ -158,7 +158,7 @@ class SweepPage:
             found[int(trial.name.rsplit("-", 1)[1])] = (params["lr"] >= 0.3, run.status, points)
         return found
 
-    def settle(self, allowance: int, stopped: set[int] = frozenset(), timeout: float = 120):
+    def settle(self, allowance: int, stopped: set[int] = frozenset(), timeout: float = 300):
         """Let ``allowance`` trials finish; wait until the sweep on disk can go no further.
 
         Returns each launched trial's state then: trials below the allowance are
@@ -195,7 +195,7 @@ class SweepPage:
     def read(self) -> dict:
         return self.view().evaluate(_READ_VIEW)
 
-    def wait_for(self, condition, what: str, timeout: float = 60.0) -> dict:
+    def wait_for(self, condition, what: str, timeout: float = 180.0) -> dict:
         """Poll the view until ``condition(state)`` holds; return that state."""
         deadline = time.monotonic() + timeout
         last = None
