@@ -228,3 +228,61 @@ def test_importing_hypertuner_imports_no_framework():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+SWEPT_TRAINER = """
+import lightning as L
+import torch
+import hypertuner
+from hypertuner.integrations.lightning import HypertunerLogger
+
+p = hypertuner.params({"lr": 0.05})
+
+class Regression(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("train/loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=p.lr)
+
+x = torch.randn(64, 4)
+pairs = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+data = torch.utils.data.DataLoader(pairs, batch_size=16)
+trainer = L.Trainer(max_epochs=10**6, accelerator="cpu", logger=HypertunerLogger(flush_every=0.05),
+                    log_every_n_steps=1, enable_checkpointing=False, enable_progress_bar=False,
+                    enable_model_summary=False)
+trainer.fit(Regression(), data)
+"""
+
+
+def test_a_swept_lightning_trial_is_stopped_and_reads_pruned(tmp_path, monkeypatch):
+    """A sweep's trial training with Lightning (which cannot see should_stop) is stopped
+    by its launcher, through Lightning's own SIGTERM handling, and its run reads pruned."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(SWEPT_TRAINER)
+    sweep = hypertuner.sweep(
+        "train.py", {"lr": [0.05, 0.01]}, objective="train/loss", trials=1, sampler="grid",
+        grace=0.2, dir="sweep", display=False,
+    )  # fmt: skip
+
+    def stop_once_training() -> None:  # it would train for a million epochs otherwise
+        for trial in sweep.trials:
+            run = trial.run if trial.state == "running" else None
+            if run is not None and "train/loss" in run and len(run["train/loss"]) >= 5:
+                trial.stop()
+
+    sweep.watch(stop_once_training)
+    assert sweep.wait(300), sweep.trials
+    (trial,) = sweep.trials
+    assert trial.state == "pruned", trial
+    run = trial.run
+    assert run.status == "pruned"
+    assert len(run["train/loss"]) >= 5
+    assert "Received SIGTERM" in (trial.folder / "stderr.log").read_text()
