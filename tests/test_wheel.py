@@ -63,13 +63,14 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory) -> Path:
-    """A fresh virtual environment (no system site-packages) with only the wheel installed."""
+    """A fresh virtual environment (no system site-packages) with only the wheel installed,
+    with its sweep extra (Optuna)."""
     folder = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
     python = folder / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     done = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", str(wheel)],
+        [python, "-m", "pip", "install", "--quiet", f"{wheel}[sweep]"],
         capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -145,3 +146,28 @@ def test_installed_commands_work(venv, tmp_path):
     # The demo's run went to ./runs of where it was started, not into the package.
     assert len(list((tmp_path / "runs").iterdir())) == 1
     assert not list(venv.rglob("run.json"))
+
+
+def test_installed_wheel_sweeps_and_shows_the_sweep_view(venv, tmp_path):
+    """From the installed wheel: `hypertuner sweep` runs trials; the view's module ships."""
+    (tmp_path / "train.py").write_text(
+        "import hypertuner\n"
+        "p = hypertuner.params({'lr': 0.1})\n"
+        "with hypertuner.Logger() as log:\n"
+        "    log.log({'loss': p.lr}, 0)\n"
+    )
+    (tmp_path / "space.json").write_text('{"lr": [0.1, 0.2]}')
+    done = in_venv(
+        venv, tmp_path, "hypertuner", "sweep", "train.py", "--space", "space.json",
+        "--objective", "loss", "--trials", "2", "--sampler", "grid", "--dir", "s",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1].endswith(", loss 0.1, params {'lr': 0.1}")
+    view = in_venv(
+        venv, tmp_path, "python", "-c",
+        "import hypertuner.tune.view as v, pathlib; print(pathlib.Path(v._ESM).read_text() == "
+        f"pathlib.Path({str(ROOT / 'js' / 'sweep.js')!r}).read_text(), v._ESM)",
+    )  # fmt: skip
+    assert view.returncode == 0, view.stderr[-3000:]
+    same, path = view.stdout.split()
+    assert same == "True" and Path(path).is_relative_to(venv)
