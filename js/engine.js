@@ -58,6 +58,21 @@ function columnType(packed, name, float32Column) {
   return view && values && view.byteLength === values * 4 ? Float32Array : Float64Array;
 }
 
+/** Put a message's lines into `points[chart][run]`. A full message (the runs shown
+ *  changed, or the run ended) holds every line there is: what it lacks is dropped,
+ *  so a slot whose new run has no such key is drawn empty. Returns the charts to
+ *  draw, or null for all of them. */
+export function applyData(points, data) {
+  if (data.full) points.length = 0;
+  const touched = new Set();
+  for (const [where, packed] of Object.entries(data.lines || {})) {
+    const [chart, run] = where.split("/").map(Number);
+    (points[chart] = points[chart] || [])[run] = decode(packed);
+    touched.add(chart);
+  }
+  return data.full ? null : touched;
+}
+
 /** One chart's payload from the kernel, with its columns as typed arrays. */
 export function decode(packed) {
   return {
@@ -167,14 +182,9 @@ class Engine {
   }
 
   receive() {
-    const data = this.model.get("data") || {};
-    const touched = new Set();
-    for (const [where, packed] of Object.entries(data.lines || {})) {
-      const [chart, run] = where.split("/").map(Number);
-      (this.points[chart] = this.points[chart] || [])[run] = decode(packed);
-      touched.add(chart);
-    }
-    touched.forEach((index) => this.draw(index)); // only the charts this delta changed
+    const touched = applyData(this.points, this.model.get("data") || {});
+    if (touched === null) this.drawAll();
+    else touched.forEach((index) => this.draw(index)); // only the charts this delta changed
   }
 
   xMode(index) {

@@ -1,7 +1,7 @@
 // Tests of the pure helpers of engine.js, run with `node --test js/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decode, ema, formatNumber, nearest } from "./engine.js";
+import { applyData, decode, ema, formatNumber, nearest } from "./engine.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -65,4 +65,19 @@ test("payloads saved before columns were flagged: steps told by their size", () 
   const wide = decode({ x: new DataView(new Float64Array([1e12, 2e12]).buffer), y });
   assert.deepEqual([...narrow.x], [1, 2]);
   assert.deepEqual([...wide.x], [1e12, 2e12]);
+});
+
+test("a delta replaces the lines it holds; a full message drops the lines it lacks", () => {
+  const line = (y) => ({ x: new DataView(new Float32Array([0]).buffer), y: new DataView(new Float32Array([y]).buffer), wide: [] });
+  const points = [];
+  assert.equal(applyData(points, { full: true, lines: { "0/0": line(1), "0/1": line(2), "1/1": line(3) } }), null);
+  assert.deepEqual([points[0][0].y[0], points[0][1].y[0], points[1][1].y[0]], [1, 2, 3]);
+  const touched = applyData(points, { lines: { "1/1": line(4) } });
+  assert.deepEqual([...touched], [1]);
+  assert.equal(points[1][1].y[0], 4);
+  assert.equal(points[0][1].y[0], 2); // untouched lines stay
+  // Another run in slot 1 that has no chart 1: its slot must be drawn empty.
+  assert.equal(applyData(points, { full: true, lines: { "0/0": line(5), "0/1": line(6) } }), null);
+  assert.equal(points[1], undefined);
+  assert.deepEqual([points[0][0].y[0], points[0][1].y[0]], [5, 6]);
 });

@@ -9,6 +9,7 @@ import pytest
 
 import hypertuner
 from hypertuner.board import board_for
+from hypertuner.board.board import Board
 
 
 class RecordingComm:
@@ -416,3 +417,22 @@ def test_values_travel_as_float32_only_when_that_is_exact(comms):
     small_y = np.frombuffer(sent[("data", "lines", small, "y")], np.float32)
     assert small_y.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
     logger.close()
+
+
+def test_a_new_selection_sends_a_full_message_without_the_keys_it_lacks(comms, tmp_path):
+    """Overlaying other runs sends every line they have, marked full, and no line of a
+    key the new run lacks: the browser then draws that slot empty."""
+    with hypertuner.Logger(dir=tmp_path, display=False) as a:
+        a.log({"loss": 1.0, "extra": 2.0}, 0)
+    with hypertuner.Logger(dir=tmp_path, display=False) as b:
+        b.log({"loss": 3.0}, 0)
+    board = Board([hypertuner.load(a.path)], toggle_by="run")
+    data, _ = data_updates(board)[-1]
+    assert data["state"]["data"]["full"] and set(data["state"]["data"]["lines"]) == {"0/0", "1/0"}
+    board.set_sources([hypertuner.load(b.path)], ["#000000"])
+    data, _ = data_updates(board)[-1]
+    assert data["state"]["data"]["full"]
+    assert set(data["state"]["data"]["lines"]) == {"0/0"}  # loss only: "extra" is dropped
+    board.set_sources([], [])  # nothing selected: every line goes
+    data, _ = data_updates(board)[-1]
+    assert data["state"]["data"]["full"] and data["state"]["data"]["lines"] == {}

@@ -254,9 +254,10 @@ class Board(VBox):
                 if full or count != chart.drawn[slot]:
                     payload[f"{index}/{slot}"] = self._payload(series, chart, source)
                     chart.drawn[slot] = count
-        if payload:
+        if payload or full:
             self._rev += 1
-            self._engine.data = {"rev": self._rev, "lines": payload}
+            # A full message holds every line: the browser drops the lines it lacks.
+            self._engine.data = {"rev": self._rev, "full": full, "lines": payload}
         if len(self._sources) == 1 and self._header in self.children:
             self._header.value = self._header_html()
             texts = [key for key, kind in kinds.items() if kind == "text"]
