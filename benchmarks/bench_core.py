@@ -12,6 +12,11 @@ What it measures, all in one run and printed as one table:
    (b) tensorboardX's ``SummaryWriter.add_scalar`` once per key (N/20 calls, as it
        is slow), in microseconds per ``log`` call (all keys of one call),
    with the ratios hypertuner / baseline and tensorboardX / hypertuner.
+   Then the latency of single calls: each of N 5-key calls timed on its own
+   (``perf_counter_ns`` around the call, the drains by the background thread, the
+   flushes and the garbage collector all running as they would), in fresh processes;
+   the median over the processes of the p50, p99, p99.9 and p99.99 and the longest
+   call, with the target p99.9 <= 10x p50 (no call stalls for a drain).
 3. Bytes on disk per point: ``points.htr`` + ``run.json`` over the points logged
    (the 5-key run).
 4. Memory per point: bytes held by the series after the run (sum of
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import shutil
@@ -71,6 +77,7 @@ except ImportError:
 
 # Design targets.
 MAX_LOG_VS_BASELINE = 2.0  # log() within 2x of the plain Python baseline
+MAX_TAIL_VS_MEDIAN = 10.0  # p99.9 of a 5-key log() within 10x of its median
 MIN_PEER_VS_LOG = 10.0  # ... and at least 10x faster than the fastest peer
 MAX_HELD_BYTES = 32.0  # bytes held in memory per numeric point
 MAX_DISK_BYTES = 28.0  # bytes on disk per numeric point
@@ -88,10 +95,11 @@ class Sizes:
 
     calls: dict[int, int]  # key count -> log() calls for hypertuner and the baseline
     reopen_points: int
+    latency_calls: int  # 5-key calls timed one by one, per process
 
 
-FULL = Sizes(calls={5: 200_000, 50: 50_000}, reopen_points=10_000_000)
-QUICK = Sizes(calls={5: 20_000, 50: 5_000}, reopen_points=1_000_000)
+FULL = Sizes(calls={5: 200_000, 50: 50_000}, reopen_points=10_000_000, latency_calls=300_000)
+QUICK = Sizes(calls={5: 20_000, 50: 5_000}, reopen_points=1_000_000, latency_calls=30_000)
 
 
 def metric_keys(count: int) -> list[tuple[str, float]]:
@@ -180,6 +188,69 @@ def measure_log(root: Path, sizes: Sizes, repeat: int) -> tuple[dict, dict]:
                     disk[name, count] = (folder_bytes(folder), calls * count)
                 shutil.rmtree(folder)
     return best, disk
+
+
+# The latency of each of N calls, in a fresh process: what a training loop sees per step.
+LATENCY_CHILD = r"""
+import json, struct, sys, tempfile, time
+import numpy as np
+import hypertuner
+calls = int(sys.argv[1])
+keys = [(f"train/loss_{i}", 1.0 + i / 5) for i in range(5)]
+now = time.perf_counter_ns
+taken = np.empty(calls, np.int64)
+with tempfile.TemporaryDirectory() as folder:
+    logger = hypertuner.Logger("latency", dir=folder)
+    log = logger.log
+    for step in range(calls):
+        x = step * 1e-3
+        values = {key: x * w for key, w in keys}
+        started = now()
+        log(values, step)
+        taken[step] = now() - started
+    logger.close()
+# The baseline's writes, timed the same way: the tail the machine itself adds.
+pack = struct.Struct("<dddddd").pack
+base = np.empty(calls, np.int64)
+with tempfile.TemporaryDirectory() as folder, open(folder + "/points.bin", "wb") as handle:
+    write = handle.write
+    for step in range(calls):
+        x = step * 1e-3
+        values = {key: x * w for key, w in keys}
+        started = now()
+        write(pack(step, *values.values()))
+        base[step] = now() - started
+timer = np.empty(10_000, np.int64)  # what the timing itself costs
+for i in range(len(timer)):
+    started = now()
+    timer[i] = now() - started
+figures = {}
+for name, times in (("log", taken), ("baseline", base)):
+    us = times / 1000
+    found = np.percentile(us, [50, 99, 99.9, 99.99])
+    figures[name] = dict(zip(["p50", "p99", "p99.9", "p99.99"], found), max=float(us.max()))
+figures["timer"] = float(np.median(timer)) / 1000
+print(json.dumps(figures))
+"""
+
+
+def measure_latency(calls: int, repeat: int) -> dict:
+    """The median over ``repeat`` fresh processes of each latency percentile, in µs."""
+    runs = []
+    for _ in range(repeat):
+        result = subprocess.run(
+            [sys.executable, "-c", LATENCY_CHILD, str(calls)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(result.stdout))
+    median = {
+        who: {name: float(np.median([run[who][name] for run in runs])) for name in runs[0][who]}
+        for who in ("log", "baseline")
+    }
+    median["timer"] = float(np.median([run["timer"] for run in runs]))
+    return median
 
 
 # -- 3. bytes on disk ---------------------------------------------------------------------
@@ -331,6 +402,26 @@ def report_log(best: dict, sizes: Sizes) -> None:
     print(row("tensorboardX / hypertuner", *ratios, note=f"target >= {MIN_PEER_VS_LOG:g}x"))
 
 
+def report_latency(latency: dict, calls: int, repeat: int) -> None:
+    print(
+        f"1b. log() latency, 5 floats: each of {calls:,} calls timed alone, "
+        f"median over {repeat} fresh processes (µs)"
+    )
+    print(row("", "p50", "p99", "p99.9", "p99.99", "longest"))
+    names = ("p50", "p99", "p99.9", "p99.99", "max")
+    for label, who in (
+        ("hypertuner Logger.log", "log"),
+        ("baseline: struct.pack write", "baseline"),
+    ):
+        print(row(label, *(f"{latency[who][name]:.2f}" for name in names)))
+    ratio = latency["log"]["p99.9"] / latency["log"]["p50"]
+    target = f"target <= {MAX_TAIL_VS_MEDIAN:g}x  {verdict(ratio <= MAX_TAIL_VS_MEDIAN)}"
+    print(row("p99.9 / p50", f"{ratio:.1f}x", note=target))
+    floor = latency["baseline"]["p99.9"] / latency["baseline"]["p50"]
+    print(row("... of the baseline (the machine)", f"{floor:.1f}x"))
+    print(row("the timing itself (an empty pair)", f"{latency['timer']:.2f}"))
+
+
 def report_disk(disk: tuple[int, int, int], peer_disk: dict, calls: int) -> None:
     data_bytes, info_bytes, points = disk
     per_point = (data_bytes + info_bytes) / points
@@ -425,12 +516,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hypertuner-bench-") as tmp:
         root = Path(tmp)
         best, peer_disk = measure_log(root, sizes, args.repeat)
+        latency = measure_latency(sizes.latency_calls, args.repeat)
         disk = measure_disk(root, sizes.calls[5])
         memory = measure_memory(root, sizes.calls[5])
         reopen = measure_reopen(root, sizes.reopen_points, args.repeat)
 
     print()
     report_log(best, sizes)
+    print()
+    report_latency(latency, sizes.latency_calls, args.repeat)
     print()
     report_disk(disk, peer_disk, sizes.calls[5])
     print()

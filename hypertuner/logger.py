@@ -1,15 +1,17 @@
 """The write path: ``Logger.log`` keeps every point in memory and mirrors it to disk.
 
 ``log()`` only validates and queues: a call whose keys (in order) and value types
-were accepted before is checked with two dict look-ups of tuples made in C, and
-appended to the queue in one C-level step (so threads may log at once, and no
-object the garbage collector tracks outlives the call). The background thread
-moves queued calls into the columnar :class:`~hypertuner.series.Series` once the
-queue passes :data:`DRAIN_AT` entries, and appends what is new to the run file at
-least once per ``flush_every`` seconds; a reader (``logger["loss"]``, the board,
-``flush``, ``close``) drains first, so it sees every point logged before it asked.
-The training thread drains itself only far past the threshold, when the
-background thread cannot keep up, so memory stays bounded.
+were accepted before is checked with two dict look-ups of tuples made in C, its
+step, time and values are packed into one bytes object, and that is appended to
+the queue with the call's shape in one C-level step (so threads may log at once,
+and no object the garbage collector tracks outlives the call). The background
+thread moves queued calls into the columnar :class:`~hypertuner.series.Series`
+once the queue passes :data:`DRAIN_AT` entries, reading whole columns out of the
+packed bytes, and appends what is new to the run file at least once per
+``flush_every`` seconds; a reader (``logger["loss"]``, the board, ``flush``,
+``close``) drains first, so it sees every point logged before it asked. The
+training thread drains itself only far past the threshold, when the background
+thread cannot keep up, so memory stays bounded.
 
 Everything the logger knows of one key lives in one :class:`_Key` record, and
 everything it knows of one call shape in one cache entry; both are only ever
@@ -19,18 +21,19 @@ let two kinds into one series.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
 import socket
+import struct
 import sys
 import threading
 import time
 import uuid
 import warnings
-from collections import Counter
 from collections.abc import Callable, Mapping
-from itertools import repeat
+from itertools import groupby, repeat
 from operator import is_
 from pathlib import Path
 from typing import Any
@@ -75,17 +78,25 @@ REDRAW_EVERY = 0.2
 # Seconds between samples of the system metrics, for Logger(system=True).
 SYSTEM_EVERY = 5.0
 
-# The queue holds each call as its records, step, wall time and values, one entry
-# each. Past DRAIN_AT entries log() wakes the background thread to drain it (a drain
-# of 4,096 calls of 5 keys takes well under a millisecond); only past DRAIN_LIMIT,
-# when that thread cannot keep up, does log() drain it itself, so memory stays
-# bounded (DRAIN_LIMIT entries hold about 15 MB) even when nothing reads.
+# The queue holds two entries per call: its shape and its packed values. Past
+# DRAIN_AT entries log() wakes the background thread to drain it (16,384 calls of 5
+# numbers take it a few milliseconds, during which the training thread waits for
+# the GIL: once per drain, so drains are rare); only past DRAIN_LIMIT, when that
+# thread cannot keep up, does log() drain it itself, so memory stays bounded (about
+# 7 MB for calls of 5 numbers, 30 MB for 50) even when nothing reads.
 DRAIN_AT = 1 << 15
-DRAIN_LIMIT = 8 * DRAIN_AT
+DRAIN_LIMIT = 4 * DRAIN_AT
+# bytes.join lets the GIL go to join a megabyte or more (see _HELD_COPY_BYTES in
+# series.py for why a drain must not): packed calls are joined at most this much at
+# a time.
+_JOIN_BYTES = 1 << 19
+_NEVER = math.inf  # _redraw_at with no board to redraw
 # Integer steps below this convert to float64 exactly; others take the careful path.
 _STEP_LIMIT = 2**53
 # Type variants cached per keys tuple (a call whose types change every step stays slow).
 _VARIANTS = 8
+# Failed checks of a cached variant before it is rebuilt from the call that failed.
+_REBUILD_AFTER = 16
 # Seconds between looks for a stop request (Logger.should_stop reads a file).
 STOP_CHECK_EVERY = 0.2
 # Set by a sweep for each trial it launches: the folder the trial's run goes in.
@@ -121,6 +132,31 @@ class _Key:
         self.series = series
         self.flushed = 0  # points already on disk
         self.defined = False  # its key record already on disk
+
+
+class _Shape:
+    """The keys a kind of call logs, in order, and how such a call is queued.
+
+    Every call of these keys (holding tensors to convert at the drain, or not)
+    shares one shape: in the queue it marks where a call starts, and the drain
+    groups calls by it. ``pack(step, wall, *values)`` makes what is queued: bytes
+    when every key is a number or a bool (one object, and the drain reads whole
+    columns straight out of them), else a tuple (texts, tensors).
+    """
+
+    __slots__ = ("keys", "pack", "packed", "tensors")
+
+    def __init__(self, keys: tuple[_Key, ...], tensors: bool) -> None:
+        self.keys = keys
+        self.tensors = tensors
+        self.packed = not tensors and all(key.kind != TEXT for key in keys)
+        if self.packed:
+            # Each value in 8 bytes (a bool as one byte 0/1 and 7 of padding), so
+            # numbers are columns of doubles and bools columns of bytes.
+            layout = "".join("d" if key.kind == NUMBER else "?7x" for key in keys)
+            self.pack = _packer("=dd" + layout)
+        else:
+            self.pack = _row
 
 
 class Logger(RunBase):
@@ -223,22 +259,18 @@ class Logger(RunBase):
 
         self._keys: dict[str, _Key] = {}  # name -> record, in the order keys were defined
         self._series = SeriesView(self._keys)  # what the read API (SeriesMap) looks at
-        # Call shapes seen before: outer keys -> {value types -> (records, check)},
+        # Calls seen before: outer keys -> {value types -> [shape, check, misses]},
         # where check is None when the values can be queued as they are, else a
         # function returning the call's flat values, or None to take the full check.
-        # One records tuple per flat key tuple is shared by every call of those keys:
-        # it marks where a call starts in the queue, and the drain groups by it.
-        self._shapes: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
-        # (flat keys, holds tensors) -> the records tuple of such calls, and the ids
-        # of those that hold tensors (their blocks are converted by the drain).
-        self._records: dict[tuple[tuple[str, ...], bool], tuple[_Key, ...]] = {}
-        self._tensor_ids: set[int] = set()
+        self._seen: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
+        # (flat keys, holds tensors) -> the shape of such calls.
+        self._shapes: dict[tuple[tuple[str, ...], bool], _Shape] = {}
         self._tensor_warned: set[str] = set()  # keys warned of a NaN or a failed conversion
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
-        # Calls not yet moved into the series, flat: records, step, wall, values...
+        # Calls not yet moved into the series: shape, then its packed values, each.
         self._queue: list[Any] = []
         self._drain_at = DRAIN_AT  # log() acts once the queue is this long
-        self._lock = threading.RLock()  # guards the records, the shapes and the drain
+        self._lock = threading.RLock()  # guards the keys, the shapes and the drain
         self._flush_lock = threading.Lock()  # one flush at a time
         self._end_lock = threading.Lock()  # one close, from whichever thread ends the run
         self._closed = False
@@ -302,25 +334,31 @@ class Logger(RunBase):
         if isinstance(values, dict):
             # The fast path: a call whose keys, in this order, and value types were
             # seen and accepted before needs no per-value Python work at all.
-            row = tuple(values.values())
-            variants = self._shapes.get(tuple(values))
-            seen = None if variants is None else variants.get(tuple(map(type, row)))
-            if seen is None:
-                records, row = self._admit(values)
+            if len(values) == 1:  # the commonest call, {"loss": loss}: fewer tuples
+                [(name, value)] = values.items()
+                row = (value,)
+                variants = self._seen.get((name,))
+                seen = None if variants is None else variants.get((type(value),))
             else:
-                records, check = seen
+                row = tuple(values.values())
+                variants = self._seen.get(tuple(values))
+                seen = None if variants is None else variants.get(tuple(map(type, row)))
+            if seen is None:
+                shape, row = self._admit(values)
+            else:
+                shape, check, _ = seen
                 if check is not None:
                     row = check(row)
                     if row is None:
-                        records, row = self._admit(values)
+                        shape, row = self._admit(values)
         else:
-            records, row = self._admit(values)
+            shape, row = self._admit(values)
         queue = self._queue
-        queue += (records, step, wall, *row)  # one C-level step: threads cannot interleave
+        queue += (shape, shape.pack(step, wall, *row))  # one C step: no thread comes between
         if len(queue) >= self._drain_at:
             self._overflow()
         redraw_at = self._redraw_at
-        if redraw_at != math.inf and self._timer() >= redraw_at:
+        if redraw_at != _NEVER and self._timer() >= redraw_at:
             self._redraw()
 
     def _overflow(self) -> None:
@@ -348,10 +386,10 @@ class Logger(RunBase):
                 stacklevel=3,
             )
 
-    def _admit(self, values: Any) -> tuple[tuple[_Key, ...], tuple]:
+    def _admit(self, values: Any) -> tuple[_Shape, tuple]:
         """The slow path of log(): flatten, normalise, check kinds, define new keys.
 
-        Returns the call's key records and values; remembers its shape when the
+        Returns the call's shape and flat values; remembers its shape when the
         values were plain Python types, so the next call like it takes the fast path.
         The kind check and the definition happen under one lock: two threads that log
         a new key at once define it once, and the second sees the first's kind.
@@ -381,23 +419,21 @@ class Logger(RunBase):
                 if key not in self._keys:
                     self._define(key, kind)
             names = tuple(plain)
-            # Calls holding tensors share a records tuple of their own: it marks the
-            # blocks whose tensors the drain converts (and they never take the fast
-            # path: a tensor's kind is in its dtype).
+            # Calls holding tensors have a shape of their own: the drain converts
+            # their tensors (and they never take the fast path: a tensor's kind is
+            # in its dtype).
             torch = sys.modules.get("torch")
             tensors = torch is not None and any(isinstance(v, torch.Tensor) for v in plain.values())
-            records = self._records.get((names, tensors))
-            if records is None:
-                records = self._records[(names, tensors)] = tuple(self._keys[k] for k in names)
-                if tensors:
-                    self._tensor_ids.add(id(records))
+            shape = self._shapes.get((names, tensors))
+            if shape is None:
+                shape = self._shapes[(names, tensors)] = _Shape(
+                    tuple(self._keys[k] for k in names), tensors
+                )
             if isinstance(values, dict) and not tensors:
-                self._remember(values, names, records, kinds)
-        return records, tuple(plain.values())
+                self._remember(values, shape, kinds)
+        return shape, tuple(plain.values())
 
-    def _remember(
-        self, values: dict, names: tuple[str, ...], records: tuple[_Key, ...], kinds: dict
-    ) -> None:
+    def _remember(self, values: dict, shape: _Shape, kinds: dict) -> None:
         """Cache this call's shape, if plain types make it up, for the fast path.
 
         The key is the call's outer keys and the types of its values: several
@@ -419,6 +455,7 @@ class Logger(RunBase):
             else:
                 inner_keys.append(None)
                 flat.append(value)
+        names = [key.name for key in shape.keys]
         if len(flat) != len(names):
             return
         flat_types = tuple(map(type, flat))
@@ -433,11 +470,19 @@ class Logger(RunBase):
         read = [tensors.get(i, t) for i, t in enumerate(flat_types)]
         if not all(FAST_KINDS.get(t) == kinds[name] for name, t in zip(names, read)):
             return  # numpy arrays, .item() objects and the like: always the slow path
-        variants = self._shapes.setdefault(outer, {})
-        # A shape already cached stays (its check failed this call: a nested dict with
-        # other keys, say), so that calls that alternate do not rebuild it each time.
-        if types not in variants and len(variants) < _VARIANTS:
-            variants[types] = (records, fast_check(inner_keys, flat_types, tensors))
+        variants = self._seen.setdefault(outer, {})
+        entry = variants.get(types)
+        if entry is not None:
+            # Its check failed this call (a nested dict with other keys, say). Calls
+            # that alternate between two such forms would rebuild it at every call:
+            # it is replaced only after _REBUILD_AFTER misses, so the form a loop
+            # settles on is cached soon enough either way.
+            entry[2] += 1
+            if entry[2] < _REBUILD_AFTER:
+                return
+        elif len(variants) >= _VARIANTS:
+            return
+        variants[types] = [shape, fast_check(inner_keys, flat_types, tensors), 0]
 
     def _define(self, key: str, kind: int) -> None:
         self._keys[key] = _Key(key, kind, len(self._keys), Series(key, kind, sync=self._sync))
@@ -446,6 +491,11 @@ class Logger(RunBase):
         """Move queued calls into the series: each key's points in the order logged.
 
         Called by the flush thread when log() wakes it, and by every reader first.
+        Nothing here lets the GIL go but the copy of a series of millions of points
+        as it grows (numpy would for any copy of over 500 elements, and bytes.join
+        for a megabyte, and this thread would then wait for the training thread to
+        hand the GIL back, stalling it each time), so a drain in the background
+        holds the training thread up once, for a few milliseconds.
         """
         with self._lock:
             queue = self._queue
@@ -457,73 +507,46 @@ class Logger(RunBase):
             batch = queue[:]
             del queue[: len(batch)]
             self._drain_at = DRAIN_AT
-            runs = _runs(batch)
-            if self._tensor_ids:
-                self._untensor(batch, runs)
-            self._store(batch, runs)
-
-    def _store(self, batch: list, runs: list[tuple[tuple[_Key, ...], int, int]]) -> None:
-        """Append the batch's points to their series, one C-level pass per column.
-
-        Nothing here lets the GIL go (numpy would, to copy or sort big arrays, and
-        this thread would then wait for the training thread to hand it back), so a
-        drain in the background holds the training thread up only once, briefly.
-        """
-        dirty = self._dirty
-        # Calls of one shape, wherever they are: (records, [(start, count), ...]).
-        shapes: dict[int, tuple[tuple[_Key, ...], list[tuple[int, int]]]] = {}
-        for records, start, count in runs:
-            shapes.setdefault(id(records), (records, []))[1].append((start, count))
-        shared: set[int] = set()
-        if len(shapes) > 1:
-            seen = Counter(record.id for records, _ in shapes.values() for record in records)
-            shared = {key_id for key_id, times in seen.items() if times > 1}
-        for records, spans in shapes.values():
-            width = len(records) + 3
-            if len(spans) == 1:
-                start, count = spans[0]
-                entries = (
-                    batch if count * width == len(batch) else batch[start : start + count * width]
-                )
+            shapes = batch[::2]
+            first = shapes[0]
+            if all(map(is_, shapes, repeat(first))):
+                runs = [(first, batch[1::2])]  # the usual case: every call alike
             else:
-                entries = []
-                for start, count in spans:
-                    entries += batch[start : start + count * width]
-            count = len(entries) // width
-            steps = walls = None
-            for j, record in enumerate(records):
-                if record.id in shared:
-                    continue
-                if steps is None:
-                    steps = np.fromiter(entries[1::width], np.float64, count)
-                    walls = np.fromiter(entries[2::width], np.float64, count)
-                record.series.extend(steps, walls, _column(record, entries[3 + j :: width], count))
-                dirty[record.id] = record
-        if not shared:
-            return
-        # A key that calls of several shapes logged: its points are collected from
-        # the runs in the order they were logged.
-        parts: dict[int, tuple[_Key, list, list, list]] = {}
-        for records, start, count in runs:
-            width = len(records) + 3
-            stop = start + count * width
-            for j, record in enumerate(records):
-                if record.id in shared:
-                    steps, walls, values = parts.setdefault(record.id, (record, [], [], []))[1:]
-                    steps += batch[start + 1 : stop : width]
-                    walls += batch[start + 2 : stop : width]
-                    values += batch[start + 3 + j : stop : width]
-        for record, steps, walls, values in parts.values():
-            count = len(steps)
-            record.series.extend(
-                np.fromiter(steps, np.float64, count),
-                np.fromiter(walls, np.float64, count),
-                _column(record, values, count),
-            )
-            dirty[record.id] = record
+                runs = []
+                start = 0
+                for shape, same in groupby(shapes):  # shapes compare by identity
+                    count = len(list(same))
+                    runs.append((shape, batch[2 * start + 1 : 2 * (start + count) : 2]))
+                    start += count
+            blocks = []
+            for shape, payloads in runs:
+                step = max(1, _JOIN_BYTES // len(payloads[0])) if shape.packed else len(payloads)
+                for at in range(0, len(payloads), step):
+                    blocks.append((shape, _columns(shape, payloads[at : at + step])))
+            if any(shape.tensors for shape, _ in blocks):
+                self._untensor(blocks)
+            self._store(blocks)
 
-    def _untensor(self, batch: list, runs: list[tuple[tuple[_Key, ...], int, int]]) -> None:
-        """Replace the batch's tensors by floats: one transfer per device, not one per value.
+    def _store(self, blocks: list[tuple[_Shape, list]]) -> None:
+        """Append each block's columns to its keys' series, in the order of the blocks."""
+        parts: dict[int, tuple[_Key, list]] = {}
+        for shape, columns in blocks:
+            if not shape.packed:
+                columns = _typed(shape, columns)
+            steps, walls = columns[0], columns[1]
+            for key, column in zip(shape.keys, columns[2:]):
+                part = parts.get(key.id)
+                if part is None:
+                    parts[key.id] = (key, [(steps, walls, column)])
+                else:
+                    part[1].append((steps, walls, column))
+        dirty = self._dirty
+        for key, pieces in parts.values():
+            key.series.extend_many(pieces)
+            dirty[key.id] = key
+
+    def _untensor(self, blocks: list[tuple[_Shape, list]]) -> None:
+        """Replace the blocks' tensors by floats: one transfer per device, not one per value.
 
         A value that is NaN or infinite, or a device whose tensors fail to convert,
         warns once per key (the call could not check it without syncing) and is
@@ -531,34 +554,32 @@ class Logger(RunBase):
         """
         import torch
 
-        # device -> (position in the batch, record, position of the call's step) each
-        by_device: dict[Any, list[tuple[int, _Key, int]]] = {}
-        for records, start, count in runs:
-            if id(records) not in self._tensor_ids:
+        # device -> (column, position, key, the call's step) per tensor
+        by_device: dict[Any, list[tuple[list, int, _Key, Any]]] = {}
+        for shape, columns in blocks:
+            if not shape.tensors:
                 continue
-            width = len(records) + 3
-            stop = start + count * width
-            for j, record in enumerate(records):
-                for at in range(start + 3 + j, stop, width):
-                    value = batch[at]
+            steps = columns[0]
+            for key, column in zip(shape.keys, columns[2:]):
+                for at, value in enumerate(column):
                     if isinstance(value, torch.Tensor):
-                        by_device.setdefault(value.device, []).append((at, record, at - 2 - j))
+                        by_device.setdefault(value.device, []).append((column, at, key, steps[at]))
         for device, found in by_device.items():
             try:
-                numbers = torch.stack([batch[at] for at, _, _ in found]).to("cpu", torch.float64)
-                numbers = numbers.tolist()
+                numbers = torch.stack([column[at] for column, at, _, _ in found])
+                numbers = numbers.to("cpu", torch.float64).tolist()
             except Exception as exc:  # noqa: BLE001 - keep the points, say which keys
                 numbers = [math.nan] * len(found)
                 self._warn_tensor(
-                    {record.name for _, record, _ in found},
+                    {key.name for _, _, key, _ in found},
                     f"its tensors on {device} could not be read ({type(exc).__name__}: {exc}); "
                     "they are stored as NaN",
                 )
             bad: dict[str, tuple[float, float]] = {}  # key -> (step, value) of its first
-            for (at, record, step_at), number in zip(found, numbers):
-                batch[at] = number
-                if not math.isfinite(number) and record.name not in bad:
-                    bad[record.name] = (float(batch[step_at]), number)
+            for (column, at, key, step), number in zip(found, numbers):
+                column[at] = number
+                if not math.isfinite(number) and key.name not in bad:
+                    bad[key.name] = (float(step), number)
             for name, (step, number) in bad.items():
                 self._warn_tensor({name}, f"it was {number} at step {step:g}")
 
@@ -740,9 +761,9 @@ class Logger(RunBase):
         try:
             values = self._sampler.sample()
             wall = self._clock()
-            records, row = self._admit(values)
+            shape, row = self._admit(values)
             queue = self._queue
-            queue += (records, wall, wall, *row)
+            queue += (shape, shape.pack(wall, wall, *row))
         except Exception as exc:  # noqa: BLE001 - a broken sensor must not stop the flushes
             self._sampler = None
             warnings.warn(
@@ -900,64 +921,50 @@ class Logger(RunBase):
         self._end(status, None if status == "finished" else error)
 
 
-def _runs(batch: list) -> list[tuple[tuple[_Key, ...], int, int]]:
-    """The runs of calls of one shape in a drained batch: (records, start, calls) each.
+def _row(*values: Any) -> tuple:
+    """How a call whose values cannot be packed (texts, tensors) is queued: as a tuple."""
+    return values
 
-    A call starts with its records tuple, which no value can be (identity is
-    checked, never equality), and is ``len(records) + 3`` entries long.
+
+@functools.lru_cache(maxsize=1024)
+def _packer(layout: str) -> Callable[..., bytes]:
+    """``struct.pack`` for a layout; shared by every shape of it (a run of 100,000 keys)."""
+    return struct.Struct(layout).pack
+
+
+def _columns(shape: _Shape, payloads: list) -> list:
+    """A run of queued calls of one shape as columns: steps, walls, then each key's.
+
+    Packed calls give memoryviews into their joined bytes (doubles; a bool key's
+    one byte per call), which the series copy from as they are; others give lists.
     """
-    first = batch[0]
-    width = len(first) + 3
-    if len(batch) % width == 0 and all(map(is_, batch[::width], repeat(first))):
-        return [(first, 0, len(batch) // width)]  # the usual case: one shape
-    runs = []
-    start = 0
-    while start < len(batch):
-        records = batch[start]
-        width = len(records) + 3
-        count = _run_length(batch, start, width, records)
-        runs.append((records, start, count))
-        start += count * width
-    return runs
+    if not shape.packed:
+        return [list(column) for column in zip(*payloads)]
+    data = memoryview(b"".join(payloads))
+    numbers = data.cast("d")
+    width = len(shape.keys) + 2
+    columns = [numbers[0::width], numbers[1::width]]
+    for at, key in enumerate(shape.keys, 2):
+        if key.kind == NUMBER:
+            columns.append(numbers[at::width])
+        else:
+            columns.append(data[8 * at :: 8 * width])
+    return columns
 
 
-def _run_length(batch: list, start: int, width: int, records: tuple) -> int:
-    """How many calls from ``start`` on logged ``records``: a doubling, then a halving search.
-
-    Only positions where calls start are ever compared: a window is accepted only
-    if every call in it starts with ``records``, and each accepted call tells where
-    the next one starts. So the work is a few C-level passes, not a loop per call.
-    """
-    left = (len(batch) - start) // width  # calls left, were they all this wide
-    good = 1  # calls known to start with records
-    span = 1
-    while good < left:
-        at = start + good * width
-        if batch[at] is not records:
-            return good
-        high = min(good + span, left)
-        if all(map(is_, batch[at : start + high * width : width], repeat(records))):
-            good = high
-            span *= 2
-            continue
-        # A call in [good + 1, high) is another shape: find the first.
-        good, bad = good + 1, high
-        while bad - good > 1:
-            middle = (good + bad) // 2
-            window = batch[start + good * width : start + middle * width : width]
-            if all(map(is_, window, repeat(records))):
-                good = middle
-            else:
-                bad = middle
-        return good
-    return good
-
-
-def _column(record: _Key, values: list, count: int) -> Any:
-    """A key's queued values in the form its series holds (texts stay a list)."""
-    if record.kind == TEXT:
-        return values
-    return np.fromiter(values, np.float64 if record.kind == NUMBER else np.bool_, count)
+def _typed(shape: _Shape, columns: list) -> list:
+    """Unpacked columns as their series hold them: float64, bool, or a list of texts."""
+    count = len(columns[0])
+    typed: list[Any] = [
+        np.fromiter(columns[0], np.float64, count),
+        np.fromiter(columns[1], np.float64, count),
+    ]
+    for key, column in zip(shape.keys, columns[2:]):
+        if key.kind == TEXT:
+            typed.append(column)
+        else:
+            typed.append(np.fromiter(column, np.float64 if key.kind == NUMBER else np.bool_, count))
+    return typed
 
 
 def _trial_folder() -> Path | None:

@@ -38,23 +38,44 @@ def require_pandas(caller: str) -> Any:
     return pandas
 
 
-# numpy lets the GIL go while it copies over 500 elements; a thread that lets it go
-# while another computes waits to get it back (up to the 5 ms switch interval). The
-# logger's background thread appends points while the training thread logs, so a
-# copy up to this size is made holding the GIL, as a memcpy (under a millisecond);
-# only bigger ones (a huge series growing) let other threads run meanwhile.
-_HELD_COPY_BYTES = 1 << 22
+# numpy lets the GIL go while it copies over 500 elements, and a thread that lets it
+# go while another computes waits to get it back (up to the 5 ms switch interval),
+# the other thread stalling when it does. The logger's background thread appends
+# and grows series while the training thread logs, so copies up to this size are
+# made holding the GIL, as one memcpy: the training thread then waits once per
+# drain, briefly, not once per copy. Bigger ones (a series of millions of points
+# growing) let it run meanwhile.
+_HELD_COPY_BYTES = 1 << 24
+_NUMPY_HOLDS = 500  # numpy copies this many elements or fewer holding the GIL
+# numpy asks for huge pages (2 MB each, one first touch) from this size on, where a
+# fresh copy is cheap; below it, a series grows in place when it can.
+_HUGE_PAGES = 1 << 22
 
 
 def _copy(target: np.ndarray, start: int, source: Any) -> None:
-    """``target[start:start + len(source)] = source``, holding the GIL if it is small."""
+    """``target[start:start + len(source)] = source``, holding the GIL if it is small.
+
+    ``source`` may be a sequence, an array, or a memoryview of the same items (doubles
+    for float64, bytes 0 and 1 for bool), strided or not.
+    """
     end = start + len(source)
-    if (
+    if end - start <= _NUMPY_HOLDS or not target.flags.aligned:
+        # numpy holds the GIL for this (and an export would cost every small series
+        # the buffer description numpy keeps); an unaligned (adopted) array's buffer
+        # has another format than a plain view's.
+        target[start:end] = np.asarray(source) if type(source) is memoryview else source
+    elif type(source) is memoryview:
+        view = memoryview(target)
+        if source.format == "B":
+            view = view.cast("B")  # bools: copied as the bytes 0 and 1 they are
+        view[start:end] = source
+    elif (
         type(source) is np.ndarray
         and source.dtype == target.dtype
-        and source.dtype.hasobject is False
+        and not source.dtype.hasobject
         and source.nbytes <= _HELD_COPY_BYTES
         and source.flags.c_contiguous
+        and source.flags.aligned
     ):
         memoryview(target)[start:end] = memoryview(source)
     else:
@@ -136,26 +157,46 @@ class Series:
         values: Sequence[Any] | np.ndarray,
     ) -> None:
         """Append points given as three equally long sequences."""
-        count = len(steps)
-        if not count:
-            return
+        self.extend_many([(steps, walls, values)])
+
+    def extend_many(self, parts: Sequence[tuple[Any, Any, Any]]) -> None:
+        """Append several (steps, walls, values) runs of points, in order, growing once.
+
+        Each column may be a sequence, an array or a memoryview of the series' items
+        (doubles; bytes 0 and 1 for bools), which is copied as it is.
+        """
         start = self._n
-        end = start + count
+        end = start + sum(len(part[0]) for part in parts)
+        if end == start:
+            return
         if end > len(self._steps):
             self._grow(end)
-        _copy(self._steps, start, steps)
-        _copy(self._walls, start, walls)
-        if self._kind == TEXT and not isinstance(values, np.ndarray):
-            # Slice assignment would split a str into characters if it saw one alone.
-            column = np.empty(count, np.object_)
-            column[:] = list(values)
-            values = column
-        _copy(self._values, start, values)
+        at = start
+        for steps, walls, values in parts:
+            count = len(steps)
+            _copy(self._steps, at, steps)
+            _copy(self._walls, at, walls)
+            if self._kind == TEXT and not isinstance(values, np.ndarray):
+                # Slice assignment would split a str into characters if it saw one alone.
+                column = np.empty(count, np.object_)
+                column[:] = list(values)
+                values = column
+            _copy(self._values, at, values)
+            at += count
         self._n = end  # published last: readers never see a half-written point
 
     def _grow(self, needed: int) -> None:
         capacity = max(needed, int(len(self._steps) * _GROWTH), _MIN_CAPACITY)
         for name in ("_steps", "_walls", "_values"):
+            if self._kind != TEXT and capacity * 8 < _HUGE_PAGES:
+                try:
+                    # In place when nothing else holds the buffer (numpy checks: a
+                    # reader's view, a flush's), so only the new pages are touched:
+                    # first touches of fresh memory cost more than copying it.
+                    getattr(self, name).resize(capacity, refcheck=True)
+                    continue
+                except ValueError:
+                    pass  # a view of it is held, or it is not ours (adopted): copy it
             old = getattr(self, name)
             new = np.empty(capacity, old.dtype)
             _copy(new, 0, old[: self._n])

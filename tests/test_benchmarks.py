@@ -14,10 +14,13 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.mark.parametrize(
     ("script", "lines"),
     [
-        ("bench_core.py", ["hypertuner / baseline", "bytes per point", "held per point", "Reopen"]),
+        (
+            "bench_core.py",
+            ["hypertuner / baseline", "p99.9 / p50", "bytes per point", "held per point", "Reopen"],
+        ),
         ("bench_board.py", ["with the board shown", "bytes of one redraw", "build its board"]),
         ("bench_keys.py", ["flush of new keys", "memory held per one-point key"]),
-        ("bench_values.py", ["np.float32", "nested dict", "1 key per call"]),
+        ("bench_values.py", ["np.float32", "nested dict", "1 key per call", "per 10,000 values"]),
         ("bench_sweep.py", ["Overhead per trial", "checks should_stop", "never checks"]),
     ],
 )

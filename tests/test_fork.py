@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import hypertuner
+from hypertuner import logger as logger_module
 
 CHILD_OK, CHILD_FAILED = 0, 3
 
@@ -91,10 +92,15 @@ def busy_logger(tmp_path, stop: threading.Event, threads: int):
     return logger, workers, counts
 
 
+@pytest.mark.parametrize("queue", ["default queue", "small queue"])
 @pytest.mark.parametrize(("threads", "forks"), [(0, 100), (1, 60)])
-def test_forked_children_leave_the_parents_run_alone(tmp_path, threads, forks):
+def test_forked_children_leave_the_parents_run_alone(tmp_path, threads, forks, queue, monkeypatch):
     """Children forked while the parent logs (and flushes every millisecond) neither hang nor
-    write, close or mark the parent's run; it reopens with exactly the parent's points."""
+    write, close or mark the parent's run; it reopens with exactly the parent's points. Also
+    with a queue so small that the parent's flush thread is draining it at most forks."""
+    if queue == "small queue":
+        monkeypatch.setattr(logger_module, "DRAIN_AT", 16)
+        monkeypatch.setattr(logger_module, "DRAIN_LIMIT", 128)
     stop = threading.Event()
     logger, workers, counts = busy_logger(tmp_path, stop, threads)
     step = 0

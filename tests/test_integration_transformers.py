@@ -175,8 +175,9 @@ def test_under_torchrun_only_the_world_process_zero_writes(tmp_path):
         "callback = HypertunerCallback(dir=out / 'runs')\n"
         "trainer = make_trainer(out, callback, ddp_backend='gloo')\n"
         "trainer.train()\n"
-        "print(json.dumps([trainer.args.process_index, trainer.args.world_size,\n"
-        "                  callback.logger is None]))\n"
+        "rank = trainer.args.process_index\n"  # a file each: two ranks' prints may share a line
+        "(out / f'report-{rank}.json').write_text(json.dumps([rank, trainer.args.world_size,\n"
+        "                                                     callback.logger is None]))\n"
     )
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     result = subprocess.run(
@@ -187,7 +188,7 @@ def test_under_torchrun_only_the_world_process_zero_writes(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    reports = sorted(json.loads(line) for line in result.stdout.splitlines() if line[:1] == "[")
+    reports = sorted(json.loads(p.read_text()) for p in tmp_path.glob("report-*.json"))
     assert reports == [[0, 2, True], [1, 2, True]]
 
     (run,) = hypertuner.runs(tmp_path / "runs")

@@ -8,11 +8,14 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hypertuner
 from hypertuner import (
@@ -671,3 +674,169 @@ def test_json_entries_keeps_what_has_a_json_form():
     assert json_entries(config) == {
         "lr": 0.5, "layers": [1, 2], "opt": {"name": "adam", "betas": [0.9, 0.99]}, "3": "three",
     }  # fmt: skip
+
+
+# -- the queue: drained by the flush thread, by readers, and by log() only far past it --
+
+
+@pytest.fixture
+def small_queue(monkeypatch):
+    """A queue drained every 64 entries (32 calls), and by log() itself past 512."""
+    from hypertuner import logger as logger_module
+
+    monkeypatch.setattr(logger_module, "DRAIN_AT", 64)
+    monkeypatch.setattr(logger_module, "DRAIN_LIMIT", 512)
+    return logger_module
+
+
+def drains_by_thread(monkeypatch, logger_module):
+    """Record the thread of every drain that finds something queued."""
+    seen: list[str] = []
+    real_drain = logger_module.Logger._drain
+
+    def drain(self):
+        if self._queue:
+            seen.append(threading.current_thread().name)
+        real_drain(self)
+
+    monkeypatch.setattr(logger_module.Logger, "_drain", drain)
+    return seen
+
+
+def test_the_flush_thread_drains_the_queue_when_log_wakes_it(small_queue, monkeypatch):
+    """Past DRAIN_AT, log() only wakes the flush thread: the queue empties with no reader and
+    no log() draining it (while below DRAIN_LIMIT), and every point arrives in order."""
+    monkeypatch.setattr(small_queue, "DRAIN_LIMIT", 10**9)  # never in the training thread
+    seen = drains_by_thread(monkeypatch, small_queue)
+    logger = Logger(flush_every=1000)
+    for step in range(1000):
+        logger.log({"loss": step * 0.5, "ok": step % 3 == 0}, step)
+    deadline = time.monotonic() + 30
+    while logger._queue and time.monotonic() < deadline:  # noqa: SLF001 - what is queued
+        time.sleep(0.001)
+    assert logger._queue == []  # noqa: SLF001
+    assert seen and set(seen) == {f"hypertuner-flush-{logger.name}"}
+    assert logger["loss"].values.tolist() == [step * 0.5 for step in range(1000)]
+    assert logger["ok"].values.tolist() == [step % 3 == 0 for step in range(1000)]
+    logger.close()
+
+
+def test_memory_stays_bounded_when_the_flush_thread_cannot_drain(small_queue, monkeypatch):
+    """With a flush thread that never drains, log() drains itself once the queue passes
+    DRAIN_LIMIT: the queue never holds more, and no point is lost or reordered."""
+    stuck = threading.Event()
+
+    def flush_loop(self):
+        stuck.wait()  # a flush thread that is busy (a slow disk) the whole time
+
+    monkeypatch.setattr(small_queue.Logger, "_flush_loop", flush_loop)
+    seen = drains_by_thread(monkeypatch, small_queue)
+    logger = Logger()
+    longest = 0
+    try:
+        for step in range(5000):
+            values = {"loss": float(step), "name": f"s{step}"} if step % 7 else {"loss": 0.5}
+            logger.log(values, step)
+            longest = max(longest, len(logger._queue))  # noqa: SLF001 - what is queued
+    finally:
+        stuck.set()
+    assert longest <= small_queue.DRAIN_LIMIT
+    assert len(seen) >= 5000 * 2 // small_queue.DRAIN_LIMIT
+    assert set(seen) == {threading.current_thread().name}
+    values = [float(step) if step % 7 else 0.5 for step in range(5000)]
+    assert logger["loss"].values.tolist() == values
+    assert logger["name"].values.tolist() == [f"s{step}" for step in range(5000) if step % 7]
+    logger.close()
+    assert hypertuner.load(logger.path)["loss"].values.tolist() == values
+
+
+def test_readers_see_every_point_logged_before_they_asked(small_queue):
+    """While one thread logs and the flush thread drains, a reader in another thread always
+    sees at least the calls that had returned before it read, as an exact prefix."""
+    logger = Logger(flush_every=0.001)
+    done = 0
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            returned = done
+            steps = logger["x"].steps if "x" in logger else np.zeros(0)
+            if len(steps) < returned:
+                failures.append(f"read {len(steps)} points after {returned} calls returned")
+            if not np.array_equal(steps, np.arange(len(steps), dtype=np.float64)):
+                failures.append("not the calls in order")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for step in range(20_000):
+        logger.log({"x": float(step), "y": 1.0} if step % 2 else {"x": float(step)}, step)
+        done = step + 1
+    stop.set()
+    reader.join()
+    assert failures == []
+    logger.close()
+
+
+@st.composite
+def call_sequences(draw):
+    """Calls of a few shapes sharing keys (numbers, bools, texts, a nested dict), with reads
+    (which drain) between some of them."""
+    shapes = [
+        lambda i: {"loss": i * 0.25},
+        lambda i: {"loss": float(i), "acc": i % 2 == 0},
+        lambda i: {"acc": i % 3 == 0, "note": f"n{i}"},
+        lambda i: {"train": {"loss": -float(i), "lr": 1e-3}, "loss": i + 0.5},
+        lambda i: {"lr": i, "loss": 2.0**-i},
+    ]
+    calls = draw(st.lists(st.tuples(st.sampled_from(range(5)), st.booleans()), max_size=300))
+    return [(shapes[shape], read) for shape, read in calls]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(calls=call_sequences())
+def test_interleaved_shapes_keep_each_keys_points_in_call_order(small_queue, calls):
+    """Calls of shapes that share keys, drained at any point (by the flush thread, by log()
+    past the limit, by reads), store each key's points in the order of the calls, in memory
+    and on disk."""
+    logger = Logger(flush_every=0.001)
+    expected: dict[str, list] = {}
+    for step, (make, read) in enumerate(calls):
+        values = make(step)
+        logger.log(values, step)
+        for key, value in hypertuner._values.flatten(values).items():
+            expected.setdefault(key, []).append((float(step), value))
+        if read:  # a reader sees every point logged so far, whatever is queued
+            for key, points in expected.items():
+                assert logger[key].values.tolist() == [value for _, value in points]
+    logger.close()
+    got = {
+        key: list(zip(logger[key].steps.tolist(), logger[key].values.tolist())) for key in logger
+    }
+    assert got == expected
+    if expected:
+        run = hypertuner.load(logger.path)
+        assert {
+            key: list(zip(run[key].steps.tolist(), run[key].values.tolist())) for key in run
+        } == expected
+
+
+def test_a_nested_dict_that_changes_form_keeps_every_point():
+    """A nested dict that gains a key, then alternates between two forms, call after call
+    (its cached check failing, then rebuilt), stores exactly what the flat calls would."""
+    logger = Logger()
+    expected: dict[str, list[float]] = {"train/loss": [], "train/acc": [], "lr": []}
+    for step in range(120):
+        inner = {"loss": float(step)}
+        if step >= 40 and (step < 80 or step % 2):
+            inner["acc"] = step / 100
+        logger.log({"train": inner, "lr": 0.5}, step)
+        for key, value in {"train/loss": inner["loss"], "lr": 0.5}.items():
+            expected[key].append(value)
+        if "acc" in inner:
+            expected["train/acc"].append(inner["acc"])
+    logger.close()
+    run = hypertuner.load(logger.path)
+    assert {key: run[key].values.tolist() for key in run} == expected

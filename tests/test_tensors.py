@@ -9,7 +9,9 @@ fixture), as a GPU's tensors would be handled.
 
 from __future__ import annotations
 
+import gc
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -148,3 +150,81 @@ def test_cpu_tensors_are_read_at_the_call():
     running += 1.0
     logger.close()
     assert hypertuner.load(logger.path)["running"].values.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("mode", ["eager", "deferred"])
+def test_a_logged_loss_does_not_keep_its_autograd_graph_alive(mode, request):
+    """Neither a CPU tensor read at the call nor a tensor kept for the drain holds on to the
+    graph that made it: once the loop drops the loss, a tensor the graph saved is freed."""
+    if mode == "deferred":
+        request.getfixturevalue("deferred")
+    weights = torch.randn(8, requires_grad=True)
+    logger = hypertuner.Logger(flush_every=1000)
+    refs = []
+    for step in range(3):  # the first call takes the full check, the next ones the fast path
+        hidden = weights * (step + 1)  # saved by the graph for the backward pass
+        loss = (hidden * hidden).sum()
+        refs.append(weakref.ref(hidden))
+        del hidden
+        logger.log({"loss": loss, "lr": 0.1}, step)
+        del loss
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
+    expected = [float((weights.detach() * (s + 1)).square().sum()) for s in range(3)]
+    np.testing.assert_allclose(logger["loss"].values, expected, rtol=1e-6)
+    logger.close()
+
+
+def test_cpu_tensors_on_the_fast_path_are_read_once_each_at_the_call(monkeypatch):
+    """Calls of a cached shape of CPU tensors read each tensor with one .item() at the call
+    (no copy, no stack at the drain): a tensor changed in place later keeps the logged value,
+    a bool tensor stays a bool and an int one a number."""
+    reads = []
+    real_item = torch.Tensor.item
+
+    def counting_item(self):
+        reads.append(self.device.type)
+        return real_item(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    stacks = []
+    real_stack = torch.stack
+    monkeypatch.setattr(torch, "stack", lambda *a, **k: stacks.append(1) or real_stack(*a, **k))
+    running = torch.tensor(0.0)
+    logger = hypertuner.Logger(flush_every=1000)
+    for step in range(1000):
+        running += 1.0
+        flag = torch.tensor(step % 2 == 0)
+        logger.log({"running": running, "flag": flag, "count": torch.tensor(step), "lr": 0.5}, step)
+    running.zero_()
+    assert logger["running"].values.tolist() == [float(s + 1) for s in range(1000)]
+    assert logger["flag"].values.tolist() == [s % 2 == 0 for s in range(1000)]
+    assert logger["count"].values.tolist() == [float(s) for s in range(1000)]
+    assert logger.kinds == {"running": "number", "flag": "bool", "count": "number", "lr": "number"}
+    # The first call reads each tensor twice (to check it, then to cache its shape).
+    assert len(reads) == 3 * 1000 + 3 and set(reads) == {"cpu"}
+    assert stacks == []
+    logger.close()
+
+
+def test_a_tensor_off_the_cpu_in_a_cached_cpu_shape_is_kept_not_read(monkeypatch):
+    """A call of a shape cached for CPU tensors that passes a tensor on another device (here
+    the meta device, which holds no data) never reads it at the call: it is kept for the
+    drain, which reports that it could not be read and stores NaN."""
+    reads = []
+    real_item = torch.Tensor.item
+
+    def counting_item(self):
+        reads.append(self.device.type)
+        return real_item(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    logger = hypertuner.Logger(flush_every=1000)
+    for step in range(3):
+        logger.log({"loss": torch.tensor(0.5)}, step)
+    logger.log({"loss": torch.tensor(0.25, device="meta")}, 3)
+    assert "meta" not in reads
+    with pytest.warns(hypertuner.HypertunerWarning, match="its tensors on meta could not be read"):
+        values = logger["loss"].values
+    assert values[:3].tolist() == [0.5] * 3 and np.isnan(values[3])
+    logger.close()

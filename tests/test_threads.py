@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import hypertuner
+from hypertuner import logger as logger_module
 
 THREADS = 8
 CALLS = 1500
@@ -28,10 +29,21 @@ def switch_often():
     sys.setswitchinterval(before)
 
 
-def test_eight_threads_lose_no_point_and_define_each_key_once(tmp_path, switch_often):
+@pytest.fixture(params=["default queue", "small queue"])
+def queue_size(request, monkeypatch):
+    """The logger's own queue thresholds, or tiny ones: the flush thread then drains every
+    few calls, and log() itself past a few hundred, while the threads log."""
+    if request.param == "small queue":
+        monkeypatch.setattr(logger_module, "DRAIN_AT", 64)
+        monkeypatch.setattr(logger_module, "DRAIN_LIMIT", 512)
+    return request.param
+
+
+def test_eight_threads_lose_no_point_and_define_each_key_once(tmp_path, switch_often, queue_size):
     """Threads logging shared keys, their own keys and keys all of them define at once keep
     every accepted point, exactly once, in memory and on disk; a key two threads try to
-    give different kinds keeps one kind and refuses the other's calls."""
+    give different kinds keeps one kind and refuses the other's calls. Also when the queue
+    is drained every few calls, by the flush thread and by log() at once."""
     logger = hypertuner.Logger(name="threads", dir=tmp_path, flush_every=0.001)
     start = threading.Barrier(THREADS)
     accepted: list[Counter] = [Counter() for _ in range(THREADS)]
@@ -83,3 +95,47 @@ def test_eight_threads_lose_no_point_and_define_each_key_once(tmp_path, switch_o
     # Per thread, its own key holds its calls in order.
     for k in range(THREADS):
         np.testing.assert_array_equal(run[f"own/{k}"].steps, np.arange(CALLS, dtype=float))
+
+
+def test_readers_in_other_threads_see_each_writers_points_in_order(
+    tmp_path, switch_often, queue_size
+):
+    """Four threads log their own key while two others read every key again and again: each
+    read is an exact prefix of that writer's calls, at least as long as the calls that had
+    returned before the read began."""
+    logger = hypertuner.Logger(name="readers", dir=tmp_path, flush_every=0.001)
+    writers, calls = 4, 3000
+    returned = [0] * writers
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def write(k: int) -> None:
+        for i in range(calls):
+            logger.log({f"w{k}": float(i), "shared": float(k)}, i)
+            returned[k] = i + 1
+
+    def read() -> None:
+        while not stop.is_set():
+            for k in range(writers):
+                before = returned[k]
+                if f"w{k}" not in logger:
+                    continue
+                values = logger[f"w{k}"].values
+                if len(values) < before or not np.array_equal(values, np.arange(len(values))):
+                    failures.append(f"w{k}: {len(values)} points after {before} calls")
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads + readers:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    for thread in readers:
+        thread.join()
+    logger.close()
+    assert failures == []
+    run = hypertuner.load(logger.path)
+    assert len(run["shared"]) == writers * calls
+    for k in range(writers):
+        np.testing.assert_array_equal(run[f"w{k}"].values, np.arange(calls, dtype=np.float64))
