@@ -717,25 +717,7 @@ class Sweep:
 _STATE_NAMES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}
 
 
-def sweep(
-    script: str | os.PathLike[str],
-    space: Mapping[str, Any],
-    *,
-    objective: str,
-    mode: str = "min",
-    summary: str = "last",
-    trials: int = 16,
-    parallel: int = 1,
-    pruner: Any = "median",
-    sampler: Any = "tpe",
-    dir: str | os.PathLike[str] | None = None,
-    backend: Any = None,
-    gpus: Sequence[int | str] | None = None,
-    args: Sequence[str] = (),
-    seed: int | None = None,
-    grace: float = 1.0,
-    display: bool | None = None,
-) -> Sweep:
+def sweep(script: str | os.PathLike[str], space: Mapping[str, Any], **options: Any) -> Sweep:
     """Tune the hyperparameters of a training script; returns at once.
 
     Each trial runs ``python script --params <trial>/params.json [args]`` with params
@@ -791,24 +773,7 @@ def sweep(
         sweeping, or a folder swept for another objective. ``SweepError`` names
         the extra to install when Optuna is missing.
     """
-    return Sweep(
-        script,
-        space,
-        objective=objective,
-        mode=mode,
-        summary=summary,
-        trials=trials,
-        parallel=parallel,
-        pruner=pruner,
-        sampler=sampler,
-        dir=dir,
-        backend=backend,
-        gpus=gpus,
-        args=args,
-        seed=seed,
-        grace=grace,
-        display=display,
-    )
+    return Sweep(script, space, **options)
 
 
 # -- checks and small helpers ------------------------------------------------------
