@@ -241,11 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     val_loss, val_acc = logger["val/loss"].values, logger["val/acc"].values
     # One line per run, labelled with its params: several trainers may share a terminal.
     given = ", ".join(f"{k}={v}" for k, v in config.items() if k == "lr" or v != DEFAULTS[k])
-    print(
+    line = (
         f"{given}: val/loss {val_loss[0]:.3f} -> {val_loss[-1]:.3f}, val/acc {val_acc[-1]:.3f} "
-        f"(run {logger.name}, {logger.points:,} points in {logger.path})",
-        flush=True,
+        f"(run {logger.name}, {logger.points:,} points in {logger.path})\n"
     )
+    # One write of the whole line: print() writes the text and its newline apart, and
+    # trainers sharing a pipe then run their lines together.
+    sys.stdout.write(line)
+    sys.stdout.flush()
     return 0
 
 
