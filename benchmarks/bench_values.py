@@ -9,7 +9,8 @@ call with a raw append of the same point to a buffered binary file (target 2x).
 
 Then the tensor path: how many conversions (``Tensor.item()`` calls, and stacks,
 each one transfer from the device) logging 10,000 one-element tensors takes, read at
-the call on the CPU, and kept for the drain as on a GPU (simulated on the CPU).
+the call on the CPU, and kept for the drain as on a GPU (simulated on the CPU); and
+how many passes the drain takes to read 10,000 JAX arrays.
 
 Run it from the repository root::
 
@@ -70,6 +71,13 @@ VARIANTS = {
     "torch 0-d tensor (kept, as on a GPU)": (
         "import torch\nfrom hypertuner import _values\n_values.EAGER_DEVICES = frozenset()\n"
         "make = lambda i: dict(zip(keys, [torch.tensor(x) for x in base]))",
+        "i",
+    ),
+    # Kept as they are (they never change) and read per drain, on every device. The
+    # same five arrays each call: making 500,000 of them would take longer than this.
+    "JAX 0-d array (CPU backend)": (
+        "import jax.numpy as jnp\nv = [jnp.float32(x) for x in base]\n"
+        "make = lambda i: dict(zip(keys, v))",
         "i",
     ),
 }
@@ -139,6 +147,28 @@ print(json.dumps(counts))
 """
 
 
+# Counts the drain's reads of 10,000 JAX arrays (5 per call): each pass reads many.
+JAX_READS = r"""
+import json, tempfile
+import jax.numpy as jnp
+import hypertuner
+from hypertuner import logger as logger_module
+passes = []
+real_read = logger_module.read_kept
+def read_kept(values):
+    passes.append(len(values))
+    return real_read(values)
+logger_module.read_kept = read_kept
+arrays = [[jnp.float32(i + k) for k in range(5)] for i in range(2000)]
+with tempfile.TemporaryDirectory() as folder:
+    logger = hypertuner.Logger(dir=folder, display=False)
+    for i, row in enumerate(arrays):
+        logger.log(dict(zip("abcde", row)), i)
+    logger.close()
+print(json.dumps(passes))
+"""
+
+
 def run(code: str) -> str:
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -186,6 +216,11 @@ def main() -> None:
             f"   {label:<38}{counts['item']:>7,} Tensor.item()  "
             f"{counts['stack']:>3} stacks (one transfer each)"
         )
+    passes = json.loads(run(JAX_READS))
+    print(
+        f"   {'JAX arrays, kept for the drain':<38}{sum(passes):>7,} values read in "
+        f"{len(passes)} drain passes (the largest {max(passes):,})"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,11 @@ __all__ = [
     "describe",
     "fast_check",
     "flatten",
+    "is_kept",
+    "kept_group",
     "normalise",
     "normalise_step",
+    "read_kept",
 ]
 
 NUMBER, BOOL, TEXT = 0, 1, 2
@@ -95,6 +98,9 @@ def normalise(key: str, value: Any) -> tuple[int, float | bool | str]:
     torch = sys.modules.get("torch")  # a tensor can only exist once torch is imported
     if torch is not None and isinstance(value, torch.Tensor):
         return _tensor(key, value, torch)
+    jax = sys.modules.get("jax")
+    if jax is not None and isinstance(value, jax.Array):
+        return _jax_array(key, value, jax)
     if value is None:
         raise InvalidValueError(
             f"log(): the value of {key!r} is None; log {ACCEPTED}, or leave the key out."
@@ -177,6 +183,68 @@ def _tensor(key: str, value: Any, torch: Any) -> tuple[int, Any]:
         )
     kind = BOOL if value.dtype == torch.bool else NUMBER
     return kind, value.detach().reshape(()).clone()
+
+
+def _jax_array(key: str, value: Any, jax: Any) -> tuple[int, Any]:
+    """A one-element JAX array: kept as it is, its kind from its dtype.
+
+    A JAX array never changes once made, so keeping it needs no copy, and reading
+    it (which waits for the computation making it, on any device, the CPU too) is
+    left to the drain: one wait per drain instead of one per call.
+    """
+    if isinstance(value, jax.core.Tracer):
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a JAX tracer: log() was called inside a "
+            "transformed function (jax.jit, grad, vmap...), where values are not known yet. "
+            "Return the value from the function and log it outside."
+        )
+    count = value.size
+    if count != 1:
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a JAX array of {count:,} elements "
+            f"(shape {tuple(value.shape)}); log one number per key, e.g. array.mean()."
+        )
+    kind = value.dtype.kind
+    if kind == "c":
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a complex JAX array ({value.dtype}); log its "
+            ".real or abs()."
+        )
+    if value.is_deleted():
+        raise InvalidValueError(
+            f"log(): the value of {key!r} is a deleted JAX array (donated to a jitted "
+            "function?); log it before it is donated."
+        )
+    return (BOOL if kind == "b" else NUMBER), (value.reshape(()) if value.ndim else value)
+
+
+def is_kept(value: Any) -> bool:
+    """Whether a normalised value is kept for the drain to read (a tensor, a JAX array)."""
+    return type(value) not in FAST_KINDS
+
+
+def read_kept(values: Sequence[Any]) -> list[float]:
+    """Read kept values (torch tensors of one device, or JAX arrays) as floats, together.
+
+    Torch tensors are stacked into one tensor, so a device's values come over in
+    one transfer. JAX arrays are asked to start their copies to the host first
+    (off the CPU), so the waits overlap. Raises whatever the framework raises.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(values[0], torch.Tensor):
+        return torch.stack(list(values)).to("cpu", torch.float64).tolist()
+    if next(iter(values[0].devices())).platform != "cpu":
+        for value in values:
+            value.copy_to_host_async()
+    return np.fromiter(map(np.asarray, values), np.float64, len(values)).tolist()
+
+
+def kept_group(value: Any) -> Any:
+    """Which kept values :func:`read_kept` reads together: a torch device's, or JAX's."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.device
+    return "jax"
 
 
 def _check_text(key: str, text: str) -> None:
@@ -273,33 +341,40 @@ def fast_check(
     inner_keys: Sequence[tuple[str, ...] | None],
     flat_types: tuple[type, ...],
     tensors: Mapping[int, type],
+    kept: Mapping[int, Any] | None = None,
 ) -> Check | None:
     """What a call of a cached shape must pass before it is queued; None for nothing.
 
     The shape's calls have the same outer keys and value types as the one that was
     accepted. ``inner_keys`` gives, per outer value, the keys of the dict it was
     (None for a value); ``flat_types`` the flat values' types; ``tensors`` maps the
-    positions of CPU tensors among them to the type their ``.item()`` gave.
+    positions of CPU tensors among them to the type their ``.item()`` gave, and
+    ``kept`` the positions of values kept for the drain (tensors off the CPU, JAX
+    arrays) to their dtype.
 
     The check returns the flat values, or None (the call then takes the full check,
     which raises or caches its shape anew) when a nested dict has other keys or
-    value types, a tensor is off the CPU, of another dtype or not of one element,
+    value types, a tensor is off the CPU, a tensor or JAX array is of another dtype
+    or not 0-d,
     an int is beyond INT_LIMIT, or a text is longer than FAST_TEXT_CHARS. Each part
     is a few C-level calls; a shape of plain floats needs none (None is returned).
     """
     read = [tensors.get(i, t) for i, t in enumerate(flat_types)]
     width = len(read)
+    kept = kept or {}
     parts: list[Check] = []
     if any(keys is not None for keys in inner_keys):
         parts.append(_unnester(inner_keys, flat_types))
     if tensors:
         parts.append(_tensor_reader(tuple(tensors), tuple(tensors.values()), width))
+    if kept:
+        parts.append(_keeper(tuple(kept), tuple(kept.values()), width))
     ints = tuple(i for i, t in enumerate(read) if t is int)
     if ints:
         parts.append(
             _bounded(ints, width, lambda ints: -INT_LIMIT < min(ints) and max(ints) < INT_LIMIT)
         )
-    texts = tuple(i for i, t in enumerate(read) if FAST_KINDS[t] == TEXT)
+    texts = tuple(i for i, t in enumerate(read) if i not in kept and FAST_KINDS[t] == TEXT)
     if texts:
         parts.append(_bounded(texts, width, lambda texts: max(map(len, texts)) <= FAST_TEXT_CHARS))
     if len(parts) <= 1:
@@ -393,3 +468,32 @@ def _tensor_reader(positions: tuple[int, ...], item_types: tuple[type, ...], wid
         return flat
 
     return read
+
+
+_DTYPE = attrgetter("dtype")
+_SHAPE = attrgetter("shape")
+
+
+def _keeper(positions: tuple[int, ...], dtypes: tuple[Any, ...], width: int) -> Check:
+    """The check of a shape with kept values: the same dtypes, 0-d; tensors copied.
+
+    A torch tensor is queued as a detached copy (an in-place change after the call,
+    a CUDA graph replaying, or its autograd graph must not reach what is stored); a
+    JAX array never changes, so it is queued as it is.
+    """
+    pick = _picker(positions, width)
+    scalars = ((),) * len(positions)  # torch.Size() == () too
+    torch = sys.modules.get("torch")
+    tensor = torch.Tensor if torch is not None else ()
+
+    def keep(row: Sequence[Any]) -> Sequence[Any] | None:
+        values = pick(row)
+        if tuple(map(_DTYPE, values)) != dtypes or tuple(map(_SHAPE, values)) != scalars:
+            return None
+        flat = list(row)
+        for at, value in zip(positions, values):
+            if isinstance(value, tensor):
+                flat[at] = value.detach().clone()
+        return flat
+
+    return keep

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _process, _values
+from . import _process
 from ._base import RunBase, runs_dir
 from ._notebook import in_notebook
 from ._values import (
@@ -52,8 +52,11 @@ from ._values import (
     describe,
     fast_check,
     flatten,
+    is_kept,
+    kept_group,
     normalise,
     normalise_step,
+    read_kept,
 )
 from ._version import __version__
 from .errors import HypertunerWarning, InvalidValueError, RunClosedError
@@ -137,19 +140,19 @@ class _Key:
 class _Shape:
     """The keys a kind of call logs, in order, and how such a call is queued.
 
-    Every call of these keys (holding tensors to convert at the drain, or not)
+    Every call of these keys (holding values to convert at the drain, or not)
     shares one shape: in the queue it marks where a call starts, and the drain
     groups calls by it. ``pack(step, wall, *values)`` makes what is queued: bytes
     when every key is a number or a bool (one object, and the drain reads whole
-    columns straight out of them), else a tuple (texts, tensors).
+    columns straight out of them), else a tuple (texts, kept values).
     """
 
-    __slots__ = ("keys", "pack", "packed", "tensors")
+    __slots__ = ("keys", "kept", "pack", "packed")
 
-    def __init__(self, keys: tuple[_Key, ...], tensors: bool) -> None:
+    def __init__(self, keys: tuple[_Key, ...], kept: bool) -> None:
         self.keys = keys
-        self.tensors = tensors
-        self.packed = not tensors and all(key.kind != TEXT for key in keys)
+        self.kept = kept
+        self.packed = not kept and all(key.kind != TEXT for key in keys)
         if self.packed:
             # Each value in 8 bytes (a bool as one byte 0/1 and 7 of padding), so
             # numbers are columns of doubles and bools columns of bytes.
@@ -258,13 +261,17 @@ class Logger(RunBase):
         self._writer = RunWriter(self._path / DATA_FILE)
 
         self._keys: dict[str, _Key] = {}  # name -> record, in the order keys were defined
+        # What every series calls before it is read: one bound method for all keys.
+        self._drain_first = self._drain
         self._series = SeriesView(self._keys)  # what the read API (SeriesMap) looks at
         # Calls seen before: outer keys -> {value types -> [shape, check, misses]},
         # where check is None when the values can be queued as they are, else a
         # function returning the call's flat values, or None to take the full check.
-        self._seen: dict[tuple[str, ...], dict[tuple[type, ...], tuple]] = {}
-        # (flat keys, holds tensors) -> the shape of such calls.
-        self._shapes: dict[tuple[tuple[str, ...], bool], _Shape] = {}
+        # A call of one key is looked up by its name and its value's type alone.
+        self._seen: dict[Any, dict[Any, list]] = {}
+        # Flat keys (or flat keys, True when the calls hold kept values) -> the
+        # shape of such calls.
+        self._shapes: dict[Any, _Shape] = {}
         self._tensor_warned: set[str] = set()  # keys warned of a NaN or a failed conversion
         self._dirty: dict[int, _Key] = {}  # keys with points not yet on disk, by id
         # Calls not yet moved into the series: shape, then its packed values, each.
@@ -319,9 +326,6 @@ class Logger(RunBase):
         RunClosedError
             If the logger was closed.
         """
-        if self._closed:
-            self._refuse()
-            return
         # The step first: a call that fails must not have defined its new keys.
         wall = self._clock()
         if step is None:
@@ -331,27 +335,30 @@ class Logger(RunBase):
                 step = normalise_step(step)
         elif type(step) is not float or step - step != 0.0:  # NaN and inf fail x - x == 0
             step = normalise_step(step)
+        # The fast path: a call whose keys, in this order, and value types were seen
+        # and accepted before needs no per-value Python work at all. Closing empties
+        # the cache, so a closed logger always comes to the full check below.
+        seen = None
         if isinstance(values, dict):
-            # The fast path: a call whose keys, in this order, and value types were
-            # seen and accepted before needs no per-value Python work at all.
-            if len(values) == 1:  # the commonest call, {"loss": loss}: fewer tuples
-                [(name, value)] = values.items()
-                row = (value,)
-                variants = self._seen.get((name,))
-                seen = None if variants is None else variants.get((type(value),))
+            if len(values) == 1:  # the commonest call, {"loss": loss}: no tuples to hash
+                for name, value in values.items():
+                    row = (value,)
+                    variants = self._seen.get(name)
+                    seen = None if variants is None else variants.get(type(value))
             else:
                 row = tuple(values.values())
                 variants = self._seen.get(tuple(values))
                 seen = None if variants is None else variants.get(tuple(map(type, row)))
-            if seen is None:
-                shape, row = self._admit(values)
-            else:
+            if seen is not None:
                 shape, check, _ = seen
                 if check is not None:
                     row = check(row)
                     if row is None:
-                        shape, row = self._admit(values)
-        else:
+                        seen = None
+        if seen is None:
+            if self._closed:
+                self._refuse()
+                return
             shape, row = self._admit(values)
         queue = self._queue
         queue += (shape, shape.pack(step, wall, *row))  # one C step: no thread comes between
@@ -419,28 +426,28 @@ class Logger(RunBase):
                 if key not in self._keys:
                     self._define(key, kind)
             names = tuple(plain)
-            # Calls holding tensors have a shape of their own: the drain converts
-            # their tensors (and they never take the fast path: a tensor's kind is
-            # in its dtype).
-            torch = sys.modules.get("torch")
-            tensors = torch is not None and any(isinstance(v, torch.Tensor) for v in plain.values())
-            shape = self._shapes.get((names, tensors))
+            # Calls holding values the drain reads (tensors off the CPU, JAX arrays)
+            # have a shape of their own: the drain converts them.
+            kept = any(map(is_kept, plain.values()))
+            at: Any = (names, True) if kept else names
+            shape = self._shapes.get(at)
             if shape is None:
-                shape = self._shapes[(names, tensors)] = _Shape(
-                    tuple(self._keys[k] for k in names), tensors
-                )
-            if isinstance(values, dict) and not tensors:
-                self._remember(values, shape, kinds)
+                # Not cached for the fast path until seen again: a call made once
+                # (a key logged once, of 100,000) costs no cache entry.
+                shape = self._shapes[at] = _Shape(tuple(self._keys[k] for k in names), kept)
+            elif isinstance(values, dict):
+                self._remember(values, shape, kinds, plain)
         return shape, tuple(plain.values())
 
-    def _remember(self, values: dict, shape: _Shape, kinds: dict) -> None:
+    def _remember(self, values: dict, shape: _Shape, kinds: dict, plain: dict) -> None:
         """Cache this call's shape, if plain types make it up, for the fast path.
 
         The key is the call's outer keys and the types of its values: several
         variants per keys tuple (ints one step, floats the next) are kept side by
         side, up to _VARIANTS, so alternating types do not evict each other. The
         entry's check (``_values.fast_check``) unnests dicts one level deep, reads
-        CPU tensors and bounds ints and texts, in a few C-level calls.
+        CPU tensors, copies other tensors, checks the dtypes of kept values and
+        bounds ints and texts, in a few C-level calls.
         """
         outer = tuple(values)
         types = tuple(map(type, values.values()))
@@ -461,17 +468,22 @@ class Logger(RunBase):
         flat_types = tuple(map(type, flat))
         torch = sys.modules.get("torch")
         tensors: dict[int, type] = {}  # position -> the type its .item() gives
-        if torch is not None:
-            for i, value in enumerate(flat):
-                if isinstance(value, torch.Tensor):
-                    if not (value.is_cpu and "cpu" in _values.EAGER_DEVICES):
-                        return  # kept as tensors: the slow path, converted at the drain
-                    tensors[i] = type(value.item())
+        kept: dict[int, Any] = {}  # position -> the dtype of a value kept for the drain
+        for i, (value, normal) in enumerate(zip(flat, plain.values())):
+            if is_kept(normal):
+                kept[i] = normal.dtype
+            elif torch is not None and isinstance(value, torch.Tensor):
+                tensors[i] = type(value.item())  # read at the call, on the CPU
         read = [tensors.get(i, t) for i, t in enumerate(flat_types)]
-        if not all(FAST_KINDS.get(t) == kinds[name] for name, t in zip(names, read)):
+        if not all(
+            i in kept or FAST_KINDS.get(t) == kinds[name]
+            for i, (name, t) in enumerate(zip(names, read))
+        ):
             return  # numpy arrays, .item() objects and the like: always the slow path
-        variants = self._seen.setdefault(outer, {})
-        entry = variants.get(types)
+        # A call of one key is looked up by its name and its value's type themselves.
+        names_at, types_at = (outer[0], types[0]) if len(outer) == 1 else (outer, types)
+        variants = self._seen.setdefault(names_at, {})
+        entry = variants.get(types_at)
         if entry is not None:
             # Its check failed this call (a nested dict with other keys, say). Calls
             # that alternate between two such forms would rebuild it at every call:
@@ -482,10 +494,11 @@ class Logger(RunBase):
                 return
         elif len(variants) >= _VARIANTS:
             return
-        variants[types] = [shape, fast_check(inner_keys, flat_types, tensors), 0]
+        variants[types_at] = [shape, fast_check(inner_keys, flat_types, tensors, kept), 0]
 
     def _define(self, key: str, kind: int) -> None:
-        self._keys[key] = _Key(key, kind, len(self._keys), Series(key, kind, sync=self._sync))
+        series = Series(key, kind, sync=self._drain_first)
+        self._keys[key] = _Key(key, kind, len(self._keys), series)
 
     def _drain(self) -> None:
         """Move queued calls into the series: each key's points in the order logged.
@@ -523,8 +536,8 @@ class Logger(RunBase):
                 step = max(1, _JOIN_BYTES // len(payloads[0])) if shape.packed else len(payloads)
                 for at in range(0, len(payloads), step):
                     blocks.append((shape, _columns(shape, payloads[at : at + step])))
-            if any(shape.tensors for shape, _ in blocks):
-                self._untensor(blocks)
+            if any(shape.kept for shape, _ in blocks):
+                self._read_kept(blocks)
             self._store(blocks)
 
     def _store(self, blocks: list[tuple[_Shape, list]]) -> None:
@@ -545,36 +558,44 @@ class Logger(RunBase):
             key.series.extend_many(pieces)
             dirty[key.id] = key
 
-    def _untensor(self, blocks: list[tuple[_Shape, list]]) -> None:
-        """Replace the blocks' tensors by floats: one transfer per device, not one per value.
+    def _read_kept(self, blocks: list[tuple[_Shape, list]]) -> None:
+        """Replace the blocks' kept values by floats: one read per device, not one per value.
 
-        A value that is NaN or infinite, or a device whose tensors fail to convert,
-        warns once per key (the call could not check it without syncing) and is
-        stored as logged (NaN where the conversion failed).
+        A value that is NaN or infinite, or a device whose values fail to convert,
+        warns once per key (the call could not check it without waiting for the
+        device) and is stored as logged (NaN where the conversion failed).
         """
-        import torch
-
-        # device -> (column, position, key, the call's step) per tensor
-        by_device: dict[Any, list[tuple[list, int, _Key, Any]]] = {}
+        # group -> (column, position, key, the call's step) per kept value
+        groups: dict[Any, list[tuple[list, int, _Key, Any]]] = {}
         for shape, columns in blocks:
-            if not shape.tensors:
+            if not shape.kept:
                 continue
             steps = columns[0]
             for key, column in zip(shape.keys, columns[2:]):
                 for at, value in enumerate(column):
-                    if isinstance(value, torch.Tensor):
-                        by_device.setdefault(value.device, []).append((column, at, key, steps[at]))
-        for device, found in by_device.items():
+                    if is_kept(value):
+                        members = groups.setdefault(kept_group(value), [])
+                        members.append((column, at, key, steps[at]))
+        for group, found in groups.items():
             try:
-                numbers = torch.stack([column[at] for column, at, _, _ in found])
-                numbers = numbers.to("cpu", torch.float64).tolist()
-            except Exception as exc:  # noqa: BLE001 - keep the points, say which keys
-                numbers = [math.nan] * len(found)
-                self._warn_tensor(
-                    {key.name for _, _, key, _ in found},
-                    f"its tensors on {device} could not be read ({type(exc).__name__}: {exc}); "
-                    "they are stored as NaN",
-                )
+                numbers = read_kept([column[at] for column, at, _, _ in found])
+            except Exception:  # noqa: BLE001 - one bad value (a deleted array): read each
+                numbers = []
+                failed: dict[str, Exception] = {}  # key -> its first error
+                for column, at, key, _ in found:
+                    try:
+                        [number] = read_kept([column[at]])
+                    except Exception as exc:  # noqa: BLE001 - keep the point, say which key
+                        number = math.nan
+                        failed.setdefault(key.name, exc)
+                    numbers.append(number)
+                where = "JAX array" if group == "jax" else f"tensor on {group}"
+                for name, exc in failed.items():
+                    self._warn_tensor(
+                        {name},
+                        f"a {where} could not be read ({type(exc).__name__}: {exc}); "
+                        "such values are stored as NaN",
+                    )
             bad: dict[str, tuple[float, float]] = {}  # key -> (step, value) of its first
             for (column, at, key, step), number in zip(found, numbers):
                 column[at] = number
@@ -826,6 +847,7 @@ class Logger(RunBase):
             if self._closed:
                 return
             self._closed = True
+            self._seen = {}  # every later call takes the full check, which refuses it
         if isinstance(error, BaseException):
             self._info["error"] = f"{type(error).__name__}: {error}"[:1000]
         elif error is not None:
@@ -873,6 +895,7 @@ class Logger(RunBase):
         self._detached = True
         self._detached_warned = False
         self._closed = True
+        self._seen = {}
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._end_lock = threading.Lock()
@@ -922,7 +945,7 @@ class Logger(RunBase):
 
 
 def _row(*values: Any) -> tuple:
-    """How a call whose values cannot be packed (texts, tensors) is queued: as a tuple."""
+    """How a call whose values cannot be packed (texts, kept values) is queued: a tuple."""
     return values
 
 
