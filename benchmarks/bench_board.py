@@ -8,6 +8,10 @@ Prints, measured side by side in one run:
    JupyterLab; nobody draws them, so this is the kernel's share of the cost.
 2. Bytes per redraw for one line as the series grows from 1 thousand to 10 million
    points (target: flat, since each line is decimated to ~2,000 points).
+   Then what one redraw costs the kernel after 1,000 new points, per series length:
+   seconds and the peak of memory allocated, next to decimating the whole series
+   anew (``minmax`` and ``bucket_means``, what a redraw did before the buckets
+   became stable). Target: flat in the series length (O(new + drawn points)).
 3. Opening a 10-million-point run and building its board, which decimates every
    chart and serialises the first message (target: under 2 s).
 4. Opening a comparison of 300 runs, and one refresh of it (target: under 2 s).
@@ -114,6 +118,58 @@ def redraw_bytes(lengths: list[int], folder: Path) -> list[tuple[int, int]]:
     return rows
 
 
+def redraw_cost(lengths: list[int], folder: Path, repeat: int) -> list[tuple[int, ...]]:
+    """Per length: (length, s and bytes of one redraw after 1,000 new points, s and
+    bytes of decimating the whole series anew), best of ``repeat``."""
+    import tracemalloc
+
+    import ipywidgets.comm
+
+    import hypertuner
+    from hypertuner.board import board_for
+    from hypertuner.downsample import bucket_means, minmax
+
+    ipywidgets.comm.create_comm = lambda **kwargs: _Comm(**kwargs)
+    rows = []
+    for length in lengths:
+        logger = hypertuner.Logger(dir=folder, display=False, flush_every=3600)
+        values = np.random.default_rng(0).normal(size=length + 1000 * (2 * repeat + 1))
+        steps = np.arange(len(values), dtype=float)
+        logger.log({"loss": 0.0}, 0)
+        series = logger["loss"]
+        series.extend(steps[1:length], steps[1:length], values[1:length])
+        board = board_for(logger)
+        board.redraw(full=True)
+        at = length
+        seconds, peaks = [], []
+        for traced in [False] * repeat + [True] * repeat:
+            series.extend(steps[at : at + 1000], steps[at : at + 1000], values[at : at + 1000])
+            at += 1000
+            if traced:
+                tracemalloc.start()
+            start = time.perf_counter()
+            board.redraw()
+            took = time.perf_counter() - start
+            if traced:
+                peaks.append(tracemalloc.get_traced_memory()[1])
+                tracemalloc.stop()
+            else:
+                seconds.append(took)
+        whole = series.values
+        anew = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            minmax(whole, 2000), bucket_means(whole, 2000)
+            anew.append(time.perf_counter() - start)
+        tracemalloc.start()
+        minmax(whole, 2000), bucket_means(whole, 2000)
+        anew_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rows.append((length, min(seconds), min(peaks), min(anew), anew_peak))
+        logger.close()
+    return rows
+
+
 def open_and_draw(points: int, folder: Path, repeat: int) -> tuple[float, float]:
     """Seconds to load a run of ``points`` numeric points and build its board."""
     import ipywidgets.comm
@@ -198,6 +254,17 @@ def main() -> None:
             print(f"   {length:>12,} points   {size:>8,} bytes")
         flat = rows[-1][1] <= rows[1][1] * 1.05
         print(f"   flat beyond the budget: {'PASS' if flat else 'MISS'}\n")
+
+        costs = redraw_cost(lengths, Path(tmp), repeat)
+        print("2b. one redraw in the kernel after 1,000 new points, next to decimating anew")
+        print(f"   {'points':>12}   {'redraw':>9} {'peak MB':>8}   {'anew':>9} {'peak MB':>8}")
+        for length, took, peak, anew, anew_peak in costs:
+            print(
+                f"   {length:>12,}   {took * 1e3:7.2f}ms {peak / 1e6:8.2f}   "
+                f"{anew * 1e3:7.2f}ms {anew_peak / 1e6:8.2f}"
+            )
+        flat = costs[-1][1] <= 5 * costs[1][1]
+        print(f"   redraw flat in the series length: {'PASS' if flat else 'MISS'}\n")
 
         seconds, load_only = open_and_draw(big, Path(tmp), repeat)
         limit = 2.0 * big / 10_000_000

@@ -35,7 +35,7 @@ __all__ = [
     "fast_check",
     "flatten",
     "is_kept",
-    "kept_group",
+    "kept_groups",
     "normalise",
     "normalise_step",
     "read_kept",
@@ -239,12 +239,27 @@ def read_kept(values: Sequence[Any]) -> list[float]:
     return np.fromiter(map(np.asarray, values), np.float64, len(values)).tolist()
 
 
-def kept_group(value: Any) -> Any:
-    """Which kept values :func:`read_kept` reads together: a torch device's, or JAX's."""
+def kept_groups(column: Sequence[Any]) -> dict[Any, list[int]]:
+    """Where a column's kept values are, by what :func:`read_kept` reads together:
+    each torch device's tensors, and JAX's arrays. Plain values are left out."""
     torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        return value.device
-    return "jax"
+    tensor = torch.Tensor if torch is not None else ()
+    types = set(map(type, column))
+    if len(types) == 1:  # the usual column: one kind of value throughout
+        (kind,) = types
+        if kind in FAST_KINDS:
+            return {}
+        if not issubclass(kind, tensor):
+            return {"jax": list(range(len(column)))}
+        devices = set(map(_DEVICE, column))
+        if len(devices) == 1:
+            return {devices.pop(): list(range(len(column)))}
+    groups: dict[Any, list[int]] = {}
+    for at, value in enumerate(column):
+        if type(value) not in FAST_KINDS:
+            group = value.device if isinstance(value, tensor) else "jax"
+            groups.setdefault(group, []).append(at)
+    return groups
 
 
 def _check_text(key: str, text: str) -> None:
@@ -368,7 +383,11 @@ def fast_check(
     if tensors:
         parts.append(_tensor_reader(tuple(tensors), tuple(tensors.values()), width))
     if kept:
-        parts.append(_keeper(tuple(kept), tuple(kept.values()), width))
+        torch = sys.modules.get("torch")
+        copies = tuple(
+            at for at in kept if torch is not None and issubclass(flat_types[at], torch.Tensor)
+        )
+        parts.append(_keeper(tuple(kept), tuple(kept.values()), copies, width))
     ints = tuple(i for i, t in enumerate(read) if t is int)
     if ints:
         parts.append(
@@ -470,30 +489,32 @@ def _tensor_reader(positions: tuple[int, ...], item_types: tuple[type, ...], wid
     return read
 
 
+_DEVICE = attrgetter("device")
 _DTYPE = attrgetter("dtype")
 _SHAPE = attrgetter("shape")
 
 
-def _keeper(positions: tuple[int, ...], dtypes: tuple[Any, ...], width: int) -> Check:
+def _keeper(
+    positions: tuple[int, ...], dtypes: tuple[Any, ...], copies: tuple[int, ...], width: int
+) -> Check:
     """The check of a shape with kept values: the same dtypes, 0-d; tensors copied.
 
-    A torch tensor is queued as a detached copy (an in-place change after the call,
-    a CUDA graph replaying, or its autograd graph must not reach what is stored); a
-    JAX array never changes, so it is queued as it is.
+    ``copies`` are the positions of torch tensors: each is queued as a detached copy
+    (an in-place change after the call, a CUDA graph replaying, or its autograd graph
+    must not reach what is stored). A JAX array never changes: it is queued as it is.
     """
     pick = _picker(positions, width)
     scalars = ((),) * len(positions)  # torch.Size() == () too
-    torch = sys.modules.get("torch")
-    tensor = torch.Tensor if torch is not None else ()
 
     def keep(row: Sequence[Any]) -> Sequence[Any] | None:
         values = pick(row)
         if tuple(map(_DTYPE, values)) != dtypes or tuple(map(_SHAPE, values)) != scalars:
             return None
+        if not copies:
+            return row
         flat = list(row)
-        for at, value in zip(positions, values):
-            if isinstance(value, tensor):
-                flat[at] = value.detach().clone()
+        for at in copies:
+            flat[at] = flat[at].detach().clone()
         return flat
 
     return keep

@@ -11,9 +11,11 @@ right even when steps repeat or go backwards.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["bucket_means", "ema", "minmax", "visible"]
+__all__ = ["Decimation", "bucket_means", "ema", "minmax", "visible"]
 
 
 def minmax(values: np.ndarray, budget: int = 2000) -> np.ndarray:
@@ -123,3 +125,126 @@ def visible(steps: np.ndarray, low: float | None, high: float | None) -> np.ndar
     keep[:-1] |= inside[1:]
     keep[1:] |= inside[:-1]
     return np.flatnonzero(keep)
+
+
+class Decimation:
+    """The min/max buckets of a growing series, updated from its new points alone.
+
+    :func:`minmax` splits a series into buckets anew each time it is called, which
+    reads every point: a redraw of 10 million points would cost half a second. Here
+    the buckets are stable: each holds ``size`` consecutive points from a multiple
+    of ``size`` on, ``size`` is a power of two, and when the buckets would pass the
+    budget, neighbours merge pairwise and ``size`` doubles. A bucket keeps the index
+    and the value of its finite minimum and maximum and the sum and count of its
+    finite values, so merging never reads the series again, and :meth:`update`
+    reads only the points added since it last ran (and the last, partial bucket).
+    The result keeps every extreme just as :func:`minmax` does: the first and last
+    point, and each bucket's minimum and maximum.
+
+    Parameters
+    ----------
+    budget : int
+        The most points :meth:`indices` returns (at least 6): between a half and
+        the whole of it once the series is longer.
+    """
+
+    def __init__(self, budget: int = 2000) -> None:
+        if budget < 6:
+            raise ValueError(f"budget must be at least 6 points (got {budget})")
+        self.budget = budget
+        self._most = (budget - 4) // 2  # whole buckets; the partial one adds two points
+        self.size = 1
+        self.done = 0  # points covered by whole buckets
+        self._low = np.zeros(0, np.int64)  # per whole bucket: where its minimum is
+        self._high = np.zeros(0, np.int64)
+        self._low_value = np.zeros(0)  # ... and what it is (NaN: no finite value)
+        self._high_value = np.zeros(0)
+        self._sum = np.zeros(0)
+        self._count = np.zeros(0, np.int64)
+        self._tail: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None = None
+        self._n = 0
+
+    def update(self, values: np.ndarray) -> None:
+        """Take in the points of ``values`` (the whole series) after those seen before."""
+        n = len(values)
+        if n < self._n:
+            raise ValueError(f"a series only grows: it held {self._n} points, now {n}")
+        self._n = n
+        while (n // self.size) > self._most:
+            self._merge()
+        whole = (n // self.size) * self.size
+        if whole > self.done:
+            self._append(*self._reduce(values[self.done : whole], self.size, self.done))
+            self.done = whole
+        tail = values[whole:n]
+        self._tail = self._reduce(tail, len(tail), whole) if len(tail) else None
+
+    def indices(self) -> np.ndarray:
+        """Sorted unique indices to draw: the first and last point, each bucket's extremes."""
+        n = self._n
+        if n == 0:
+            return np.zeros(0, np.int64)
+        if self.size == 1:  # every point is a bucket of its own
+            return np.arange(n, dtype=np.int64)
+        parts = [np.array([0, n - 1], np.int64), self._low, self._high]
+        if self._tail is not None:
+            parts += [self._tail[0], self._tail[1]]
+        return np.unique(np.concatenate(parts))
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each bucket's mean of its finite values (NaN for none) and its last index."""
+        sums, counts = self._sum, self._count
+        ends = np.arange(1, len(sums) + 1, dtype=np.int64) * self.size - 1
+        if self._tail is not None:
+            sums = np.append(sums, self._tail[4])
+            counts = np.append(counts, self._tail[5])
+            ends = np.append(ends, self._n - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), ends
+
+    @staticmethod
+    def _reduce(values: np.ndarray, size: int, start: int) -> tuple:
+        """Per bucket of ``size`` points of ``values`` (a multiple of size long, or one
+        partial bucket): low and high indices (absolute), their values, sum, count."""
+        block = np.asarray(values, np.float64).reshape(-1, size)
+        finite = np.isfinite(block)
+        low = np.where(finite, block, np.inf).argmin(axis=1)
+        high = np.where(finite, block, -np.inf).argmax(axis=1)
+        rows = np.arange(block.shape[0])
+        any_finite = finite.any(axis=1)
+        low_value = np.where(any_finite, block[rows, low], np.nan)
+        high_value = np.where(any_finite, block[rows, high], np.nan)
+        sums = np.where(finite, block, 0.0).sum(axis=1)
+        counts = finite.sum(axis=1)
+        starts = start + rows.astype(np.int64) * size
+        return starts + low, starts + high, low_value, high_value, sums, counts
+
+    def _append(self, low, high, low_value, high_value, sums, counts) -> None:  # noqa: ANN001
+        self._low = np.concatenate([self._low, low])
+        self._high = np.concatenate([self._high, high])
+        self._low_value = np.concatenate([self._low_value, low_value])
+        self._high_value = np.concatenate([self._high_value, high_value])
+        self._sum = np.concatenate([self._sum, sums])
+        self._count = np.concatenate([self._count, counts])
+
+    def _merge(self) -> None:
+        """Merge whole buckets pairwise (an odd last one is dropped, to be read again
+        from the series as part of the partial bucket) and double the size."""
+        pairs = len(self._low) // 2
+        a, b = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
+
+        def pick(index: np.ndarray, value: np.ndarray, better: Any) -> tuple:
+            first, second = value[a], value[b]
+            # A bucket with no finite value stands for its first point, as in minmax.
+            take_second = (np.isnan(first) & ~np.isnan(second)) | better(second, first)
+            return (
+                np.where(take_second, index[b], index[a]),
+                np.where(take_second, second, first),
+            )
+
+        self._low, self._low_value = pick(self._low, self._low_value, np.less)
+        self._high, self._high_value = pick(self._high, self._high_value, np.greater)
+        self._sum = self._sum[a] + self._sum[b]
+        self._count = self._count[a] + self._count[b]
+        self.size *= 2
+        self.done = pairs * self.size

@@ -53,7 +53,7 @@ from ._values import (
     fast_check,
     flatten,
     is_kept,
-    kept_group,
+    kept_groups,
     normalise,
     normalise_step,
     read_kept,
@@ -561,48 +561,57 @@ class Logger(RunBase):
     def _read_kept(self, blocks: list[tuple[_Shape, list]]) -> None:
         """Replace the blocks' kept values by floats: one read per device, not one per value.
 
-        A value that is NaN or infinite, or a device whose values fail to convert,
-        warns once per key (the call could not check it without waiting for the
-        device) and is stored as logged (NaN where the conversion failed).
+        A value that is NaN or infinite, or one that fails to convert, warns once per
+        key (the call could not check it without waiting for the device) and is
+        stored as logged (NaN where the conversion failed).
         """
-        # group -> (column, position, key, the call's step) per kept value
-        groups: dict[Any, list[tuple[list, int, _Key, Any]]] = {}
+        # group -> [(column, its positions holding the group's values, key, steps)]
+        groups: dict[Any, list[tuple[list, list[int], _Key, Any]]] = {}
         for shape, columns in blocks:
             if not shape.kept:
                 continue
             steps = columns[0]
             for key, column in zip(shape.keys, columns[2:]):
-                for at, value in enumerate(column):
-                    if is_kept(value):
-                        members = groups.setdefault(kept_group(value), [])
-                        members.append((column, at, key, steps[at]))
-        for group, found in groups.items():
+                for group, positions in kept_groups(column).items():
+                    groups.setdefault(group, []).append((column, positions, key, steps))
+        for group, parts in groups.items():
+            values = [column[at] for column, positions, _, _ in parts for at in positions]
             try:
-                numbers = read_kept([column[at] for column, at, _, _ in found])
+                numbers = read_kept(values)
             except Exception:  # noqa: BLE001 - one bad value (a deleted array): read each
-                numbers = []
-                failed: dict[str, Exception] = {}  # key -> its first error
-                for column, at, key, _ in found:
-                    try:
-                        [number] = read_kept([column[at]])
-                    except Exception as exc:  # noqa: BLE001 - keep the point, say which key
-                        number = math.nan
-                        failed.setdefault(key.name, exc)
-                    numbers.append(number)
-                where = "JAX array" if group == "jax" else f"tensor on {group}"
-                for name, exc in failed.items():
-                    self._warn_tensor(
-                        {name},
-                        f"a {where} could not be read ({type(exc).__name__}: {exc}); "
-                        "such values are stored as NaN",
-                    )
-            bad: dict[str, tuple[float, float]] = {}  # key -> (step, value) of its first
-            for (column, at, key, step), number in zip(found, numbers):
-                column[at] = number
-                if not math.isfinite(number) and key.name not in bad:
-                    bad[key.name] = (float(step), number)
-            for name, (step, number) in bad.items():
-                self._warn_tensor({name}, f"it was {number} at step {step:g}")
+                numbers = self._read_each(group, parts)
+            start = 0
+            for column, positions, key, steps in parts:
+                mine = numbers[start : start + len(positions)]
+                start += len(positions)
+                for at, number in zip(positions, mine):
+                    column[at] = number
+                finite = np.isfinite(mine)
+                if not finite.all():
+                    first = int(np.argmin(finite))
+                    step = float(steps[positions[first]])
+                    self._warn_tensor({key.name}, f"it was {mine[first]} at step {step:g}")
+
+    def _read_each(self, group: Any, parts: list) -> list[float]:
+        """Read kept values one by one: NaN for each that fails, a warning per key."""
+        numbers: list[float] = []
+        failed: dict[str, Exception] = {}  # key -> its first error
+        for column, positions, key, _ in parts:
+            for at in positions:
+                try:
+                    [number] = read_kept([column[at]])
+                except Exception as exc:  # noqa: BLE001 - keep the point, say which key
+                    number = math.nan
+                    failed.setdefault(key.name, exc)
+                numbers.append(number)
+        where = "JAX array" if group == "jax" else f"tensor on {group}"
+        for name, exc in failed.items():
+            self._warn_tensor(
+                {name},
+                f"a {where} could not be read ({type(exc).__name__}: {exc}); "
+                "such values are stored as NaN",
+            )
+        return numbers
 
     def _warn_tensor(self, names: set[str], what: str) -> None:
         for name in sorted(names - self._tensor_warned):

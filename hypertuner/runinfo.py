@@ -40,8 +40,10 @@ __all__ = [
     "open_regular",
     "process_start",
     "read_info",
+    "read_json",
     "read_stop",
     "remove_run",
+    "replace_json",
     "request_stop",
     "write_info",
 ]
@@ -72,15 +74,33 @@ MAX_PID = 2**31 - 1
 
 
 def write_info(folder: Path, info: dict[str, Any]) -> None:
-    """Replace ``run.json`` atomically: write a temporary file, fsync, rename."""
-    tmp = folder / INFO_TMP
-    data = json.dumps(info, indent=2, allow_nan=False).encode()
+    """Replace ``run.json`` atomically and durably."""
+    replace_json(folder / INFO_FILE, info, durable=True)
+
+
+def replace_json(path: Path, data: Any, *, durable: bool = False) -> None:
+    """Replace the JSON file ``path`` atomically: write ``.NAME.tmp`` beside it, rename.
+
+    A reader sees the old file or the new one, never part of one. ``durable`` also
+    fsyncs the file and its folder, so the new one survives a power cut.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / INFO_FILE)
-    _fsync_dir(folder)
+        handle.write(json.dumps(data, indent=2, allow_nan=False).encode())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -364,9 +384,7 @@ def request_stop(folder: Path, reason: str) -> None:
     """
     if reason not in STOP_REASONS:
         raise ValueError(f"reason must be one of {', '.join(STOP_REASONS)} (got {reason!r})")
-    tmp = folder / f".{STOP_FILE}.tmp"
-    tmp.write_text(json.dumps({"reason": reason, "time": time.time()}))
-    os.replace(tmp, folder / STOP_FILE)
+    replace_json(folder / STOP_FILE, {"reason": reason, "time": time.time()})
 
 
 def read_stop(folder: Path) -> str | None:

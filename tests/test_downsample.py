@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hypertuner.downsample import bucket_means, ema, minmax, visible
+from hypertuner.downsample import Decimation, bucket_means, ema, minmax, visible
 
 
 def test_short_series_are_kept_whole():
@@ -93,3 +93,74 @@ def test_visible_keeps_a_neighbour_each_side():
     assert visible(steps, 3.5, 6.5).tolist() == [3, 4, 5, 6, 7]
     assert visible(steps, None, 1.0).tolist() == [0, 1, 2]
     assert visible(steps, None, None).tolist() == list(range(10))
+
+
+def decimated(values, budget, cuts=()):
+    """A Decimation fed ``values`` in pieces ending at ``cuts``, then whole."""
+    decimation = Decimation(budget)
+    for cut in sorted(cuts):
+        decimation.update(values[:cut])
+    decimation.update(values)
+    return decimation
+
+
+# Finite values far from overflow (a sum of 3,000 stays finite), and the non-finite ones.
+ELEMENTS = st.floats(-1e300, 1e300) | st.sampled_from([np.nan, np.inf, -np.inf])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=arrays(np.float64, st.integers(1, 3000), elements=ELEMENTS),
+    budget=st.integers(6, 300),
+    cuts=st.lists(st.integers(0, 3000), max_size=6),
+)
+def test_stable_buckets_fed_in_pieces_equal_them_fed_at_once(values, budget, cuts):
+    """However a series grew between redraws, the stable buckets are the same as for the
+    whole series at once: within budget, the first and last point, each bucket's finite
+    minimum and maximum (as minmax picks them for buckets of that size), its mean."""
+    cuts = [c for c in cuts if c <= len(values)]
+    grown, whole = decimated(values, budget, cuts), decimated(values, budget)
+    picked = grown.indices()
+    np.testing.assert_array_equal(picked, whole.indices())
+    # Sums merged pairwise differ from sums made at once only by rounding.
+    scale = np.nanmax(np.abs(np.where(np.isfinite(values), values, np.nan)), initial=1.0)
+    np.testing.assert_allclose(grown.means()[0], whole.means()[0], rtol=1e-9, atol=1e-12 * scale)
+    np.testing.assert_array_equal(grown.means()[1], whole.means()[1])
+    assert len(picked) <= budget
+    assert picked[0] == 0 and picked[-1] == len(values) - 1
+    size = grown.size
+    finite = np.where(np.isfinite(values), values, np.nan)
+    means, ends = grown.means()
+    for number, start in enumerate(range(0, len(values), size)):
+        bucket = finite[start : start + size]
+        assert ends[number] == min(start + size, len(values)) - 1
+        if np.isnan(bucket).all():
+            assert np.isnan(means[number])
+            continue
+        assert start + int(np.nanargmin(bucket)) in picked
+        assert start + int(np.nanargmax(bucket)) in picked
+        assert means[number] == pytest.approx(np.nanmean(bucket), rel=1e-9, abs=1e-12 * scale)
+
+
+def test_an_update_reads_only_the_points_added_since_the_last():
+    """Growing by 1,000 points reads those points (and the partial bucket), not the
+    10 million before them: overwriting the old points changes nothing drawn."""
+    values = np.sin(np.arange(10_001_000) / 1e4)
+    values[1_234_567] = 50.0  # a spike among the old points
+    decimation = Decimation(2000)
+    decimation.update(values[:10_000_000])
+    before = decimation.indices()
+    tail_start = decimation.done
+    values[:tail_start] = np.nan  # whatever the old points now hold, they are not read
+    decimation.update(values)
+    after = decimation.indices()
+    assert 1_234_567 in after
+    assert len(after) <= 2000
+    assert set(before[before < tail_start]) <= set(after)
+
+
+def test_stable_buckets_refuse_a_series_that_shrank():
+    decimation = Decimation(100)
+    decimation.update(np.arange(50.0))
+    with pytest.raises(ValueError, match="held 50 points, now 10"):
+        decimation.update(np.arange(10.0))

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
+from conftest import run_notebook
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -19,12 +16,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 def quickstart(tmp_path_factory):
     """The quickstart notebook, executed in a fresh folder (its runs land there)."""
     folder = tmp_path_factory.mktemp("quickstart")
-    shutil.copy(NOTEBOOKS / "quickstart.ipynb", folder)
-    notebook = nbformat.read(folder / "quickstart.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    notebook, _ = run_notebook(
+        "quickstart.ipynb", folder, env={"HYPERTUNER_DIR": str(folder / "runs")}
     )
-    client.execute(env={"HYPERTUNER_DIR": str(folder / "runs")})
     return notebook, folder
 
 
@@ -33,12 +27,9 @@ def code_cells(notebook):
 
 
 def test_quickstart_runs_without_errors(quickstart):
-    """Every cell of the quickstart runs; no output is an error or a warning on stderr."""
+    """Every cell of the quickstart ran: run_notebook found no error and no stderr."""
     notebook, _ = quickstart
-    for cell in code_cells(notebook):
-        for output in cell.outputs:
-            assert output.output_type != "error", output.get("evalue")
-            assert output.get("name") != "stderr", output.get("text")
+    assert all(cell.get("execution_count") for cell in code_cells(notebook))
 
 
 def test_training_cell_shows_one_board_with_a_final_picture(quickstart):
@@ -81,20 +72,7 @@ def test_html_export_shows_the_static_picture(quickstart):
 
 def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
     """The compare notebook starts four trainers, follows them, summarises four finished runs."""
-    shutil.copy(NOTEBOOKS / "compare.ipynb", tmp_path)
-    notebook = nbformat.read(tmp_path / "compare.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()
-    cells = code_cells(notebook)
-    for cell in cells:
-        for output in cell.outputs:
-            assert output.output_type != "error", output.get("evalue")
-            assert output.get("name") != "stderr", output.get("text")
+    _, cells = run_notebook("compare.ipynb", tmp_path)
     view = next(c for c in cells if "hypertuner.compare(" in c.source)
     assert any(WIDGET in o.get("data", {}) for o in view.outputs)
     table = next(c for c in cells if ".summary(" in c.source).outputs[0]["data"]["text/plain"]
@@ -105,20 +83,7 @@ def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
 
 def test_sweep_notebook_tunes_the_demo_model_with_the_live_view(tmp_path):
     """The sweep notebook runs 12 trials of the demo model, shows the view and the results."""
-    shutil.copy(NOTEBOOKS / "sweep.ipynb", tmp_path)
-    notebook = nbformat.read(tmp_path / "sweep.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()
-    cells = code_cells(notebook)
-    for cell in cells:
-        for output in cell.outputs:
-            assert output.output_type != "error", output.get("evalue")
-            assert output.get("name") != "stderr", output.get("text")
+    _, cells = run_notebook("sweep.ipynb", tmp_path)
     started = next(c for c in cells if "hypertuner.sweep(" in c.source)
     (view,) = [o for o in started.outputs if WIDGET in o.get("data", {})]
     # The output was refreshed when the sweep ended: its static form is the final table.

@@ -474,36 +474,26 @@ def test_optuna_is_loaded_only_by_a_sweep_and_named_when_missing(tmp_path):
 # -- the command line -------------------------------------------------------------------
 
 
+def sweep_command(folder, arguments, timeout):
+    """Run ``hypertuner sweep ARGUMENTS`` (split at spaces) in ``folder``, as a user does."""
+    return subprocess.run(
+        [sys.executable, "-m", "hypertuner.cli", "sweep", *arguments.split()],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def test_the_command_line_sweeps_and_prints_each_trial(tmp_path):
     write(tmp_path / "train.py", QUICK)
     (tmp_path / "space.json").write_text(
         json.dumps({"lr": {"loguniform": [0.01, 1]}, "hidden": [32, 64]})
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hypertuner.cli",
-            "sweep",
-            "train.py",
-            "--space",
-            "space.json",
-            "--objective",
-            "val/loss",
-            "--trials",
-            "3",
-            "--parallel",
-            "2",
-            "--dir",
-            "s",
-            "--seed",
-            "2",
-            "--",
-            "--extra",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    done = sweep_command(
+        tmp_path,
+        "train.py --space space.json --objective val/loss --trials 3 --parallel 2 --dir s "
+        "--seed 2 -- --extra",
         timeout=GATE_SECONDS,
     )
     assert done.returncode == 0, done.stderr
@@ -518,26 +508,8 @@ def test_the_command_line_sweeps_and_prints_each_trial(tmp_path):
     argv = json.loads((tmp_path / "s" / "runs" / "trial-000" / "params.json").read_text())
     assert set(argv) == {"lr", "hidden"}
 
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hypertuner.cli",
-            "sweep",
-            "train.py",
-            "--space",
-            "space.json",
-            "--objective",
-            "val/loss",
-            "--dir",
-            "s",
-            "--mode",
-            "max",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    bad = sweep_command(
+        tmp_path, "train.py --space space.json --objective val/loss --dir s --mode max", timeout=60
     )
     assert bad.returncode == 1
     assert bad.stderr.strip() == (

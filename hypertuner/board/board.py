@@ -17,7 +17,7 @@ import numpy as np
 from ipywidgets import HTML, GridBox, Layout, VBox
 
 from .._table import format_duration
-from ..downsample import bucket_means, minmax, visible
+from ..downsample import Decimation, bucket_means, minmax, visible
 from .engine import Engine
 from .fallback import picture, summary
 
@@ -87,6 +87,8 @@ class Chart:
         self.figure.add_class("ht-chart")
         self.figure.add_class(f"ht-i-{index}")
         self.drawn: list[int] = []  # per run: points held when last sent; -1: never
+        # per run: the stable buckets of its whole series, updated from new points only
+        self.decimations: list[Decimation | None] = []
 
     def set_colors(self, colors: list[str]) -> None:
         """One line pair per colour (one per run), in that order."""
@@ -109,6 +111,7 @@ class Chart:
             raw.colors = smooth.colors = [color]
         self.figure.marks = [mark for pair in self.lines for mark in pair]
         self.drawn = [-1] * len(colors)
+        self.decimations: list[Decimation | None] = [None] * len(colors)
 
     def refs(self) -> dict[str, Any]:
         """The widget references the browser engine needs for this chart."""
@@ -252,7 +255,7 @@ class Board(VBox):
                 series = source[key]
                 count = len(series)
                 if full or count != chart.drawn[slot]:
-                    payload[f"{index}/{slot}"] = self._payload(series, chart, source)
+                    payload[f"{index}/{slot}"] = self._payload(series, chart, slot, source)
                     chart.drawn[slot] = count
         if payload or full:
             self._rev += 1
@@ -287,31 +290,44 @@ class Board(VBox):
         grid = self._grids[section]
         grid.children = (*grid.children, chart.figure)
 
-    def _payload(self, series: Any, chart: Chart, source: Any) -> dict[str, Any]:
-        """The decimated points of one series, as binary arrays for the browser."""
+    def _payload(self, series: Any, chart: Chart, slot: int, source: Any) -> dict[str, Any]:
+        """The decimated points of one series, as binary arrays for the browser.
+
+        Unzoomed, the line comes from the series' stable buckets, which take in only
+        the points added since the last redraw: a redraw costs O(new + drawn points)
+        however long the series. A zoomed chart decimates the visible points anew.
+        """
         steps = series.steps
         walls = series.walls
-        values = series.values.astype(np.float64) if chart.kind == "bool" else series.values
+        values = series.values
         total = len(values)
         timed = series.timed  # logged without steps: x is time
         created = float(source.created)
-        span = np.arange(total)
         low, high = chart.x_scale.min, chart.x_scale.max
         mode = self._engine.x_mode
         if (low is not None or high is not None) and mode != "wall":
             axis = walls - created if (mode == "relative" or timed) else steps
             span = visible(axis, low, high)
-        window = values[span]
-        picked = span[minmax(window, self._budget)]
-        means, size = bucket_means(window, self._budget)
-        ends = (
-            span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1]
-            if len(window)
-            else span
-        )
+            window = values[span].astype(np.float64)
+            picked = span[minmax(window, self._budget)]
+            means, size = bucket_means(window, self._budget)
+            ends = (
+                span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1]
+                if len(window)
+                else span
+            )
+            shown = len(window)
+        else:
+            decimation = chart.decimations[slot]
+            if decimation is None:
+                decimation = chart.decimations[slot] = Decimation(self._budget)
+            decimation.update(values)
+            picked = decimation.indices()
+            means, ends = decimation.means()
+            size, shown = decimation.size, total
         columns = {
             "x": steps[picked],
-            "y": values[picked],
+            "y": values[picked].astype(np.float64),
             "mx": steps[ends],
             "my": means,  # smoothed: a mean beyond float32 would turn infinite
         }
@@ -324,7 +340,7 @@ class Board(VBox):
             "wide": [name for name, (_, wide) in packed.items() if wide],
             "size": int(size),
             "total": total,
-            "window": len(window),
+            "window": shown,
             "timed": timed,
             "created": created,
         }

@@ -30,6 +30,7 @@ from ..runinfo import (
     process_start,
     read_info,
     read_stop,
+    replace_json,
     write_info,
 )
 
@@ -88,7 +89,7 @@ def run_trial(spec: TrialSpec) -> TrialExit:
             )
         except OSError as exc:
             raise HypertunerError(f"trial {spec.number}: cannot start {command[0]}: {exc}") from exc
-    _write_json(
+    replace_json(
         folder / LAUNCH_FILE,
         {
             "pid": process.pid,
@@ -213,12 +214,6 @@ def _tail(path: Path) -> str:
     if size > ERROR_TAIL_BYTES:
         text = "..." + text[text.find("\n") + 1 :] if "\n" in text else "..." + text
     return text.strip()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
 
 
 def has_run(folder: Path) -> bool:

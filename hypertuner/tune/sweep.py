@@ -34,7 +34,7 @@ from .._notebook import in_notebook
 from ..errors import HypertunerError, HypertunerWarning, SweepError
 from ..logger import TRIAL_FOLDER_ENV
 from ..run import Run
-from ..runinfo import INFO_FILE, process_start, request_stop
+from ..runinfo import INFO_FILE, process_start, read_json, replace_json, request_stop
 from . import space as _space
 from .launch import TrialSpec, end_orphan, run_trial
 
@@ -396,7 +396,7 @@ class Sweep:
         elif (self._runs).is_dir() and any(self._runs.iterdir()):
             raise SweepError(f"{self._dir} holds runs but no {SWEEP_FILE}; use another dir")
         self._runs.mkdir(parents=True, exist_ok=True)
-        _write_json(path, described)
+        replace_json(path, described)
 
     def _claim(self) -> None:
         """Become the folder's one controller, or say who already is."""
@@ -406,7 +406,7 @@ class Sweep:
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                holder = _read_json(path)
+                holder = read_json(path)
                 if holder is not None and _alive_controller(holder):
                     raise SweepError(
                         f"{self._dir} is being swept by pid {holder.get('pid')} on "
@@ -420,7 +420,7 @@ class Sweep:
         raise SweepError(f"could not claim {path}; another controller is starting")
 
     def _heartbeat(self) -> None:
-        _write_json(self._dir / CONTROLLER_FILE, _controller_facts())
+        replace_json(self._dir / CONTROLLER_FILE, _controller_facts())
 
     def _release(self) -> None:
         (self._dir / CONTROLLER_FILE).unlink(missing_ok=True)
@@ -466,7 +466,7 @@ class Sweep:
             self._trials[frozen.number] = Trial(
                 number=frozen.number,
                 state=state,
-                params=_read_json(folder / "params.json") or {},
+                params=read_json(folder / "params.json") or {},
                 folder=folder,
                 value=value,
                 error=error,
@@ -524,7 +524,7 @@ class Sweep:
         folder = (self._runs / name).absolute()
         folder.mkdir(parents=True, exist_ok=True)
         params_file = folder / "params.json"
-        _write_json(params_file, params)
+        replace_json(params_file, params)
         trial.set_user_attr("folder", name)
         env = {TRIAL_FOLDER_ENV: str(folder), "HYPERTUNER_DIR": str(self._runs.absolute())}
         gpu = self._gpus.pop(0) if self._gpus is not None else None
@@ -895,16 +895,3 @@ def _alive_controller(facts: dict[str, Any]) -> bool:
         return time.time() - float(facts.get("heartbeat") or 0) < STALE_SECONDS
     pid = facts.get("pid")
     return isinstance(pid, int) and pid > 0 and process_start(pid) == facts.get("pid_start")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
