@@ -120,6 +120,26 @@ export function formatNumber(value) {
   return String(+value.toPrecision(5));
 }
 
+/** What the key filter matches: its text as a case-insensitive regular expression,
+ *  or as plain text when it is not one (`literal` then says so). Empty: every key. */
+export function keyMatcher(text) {
+  const wanted = (text || "").trim();
+  if (!wanted) return { test: () => true, literal: false, active: false };
+  try {
+    const pattern = new RegExp(wanted, "i");
+    return { test: (key) => pattern.test(key), literal: false, active: true };
+  } catch {
+    const lower = wanted.toLowerCase();
+    return { test: (key) => key.toLowerCase().includes(lower), literal: true, active: true };
+  }
+}
+
+/** The section of a key: the part before its first "/", or "" for none. */
+export function sectionOf(key) {
+  const at = key.indexOf("/");
+  return at > 0 ? key.slice(0, at) : "";
+}
+
 const PREFIX = "IPY_MODEL_";
 // uid -> engine, shared by every view of the model. anywidget gives initialize()
 // and each render() a proxy of their own, so the proxy cannot be the key.
@@ -163,6 +183,8 @@ class Engine {
     this.charts = []; // resolved bqplot models per chart: scales, axes, lines[run]
     this.points = []; // points[chart][run]: decoded arrays
     this.pinned = new Set();
+    this.stale = new Set(); // charts not on show when their points came: drawn once shown
+    this.layouts = new Set(); // per view: shows and hides its charts and sections
     this.ready = this.resolveCharts();
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
     model.on("change:data", () => this.ready.then(() => this.receive()));
@@ -170,6 +192,21 @@ class Engine {
     model.on("change:smoothing change:hidden change:names change:log_y", () => this.ready.then(() => this.drawAll()));
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
+    model.on("change:key_filter change:collapsed change:chart_keys", () => this.relayout());
+  }
+
+  /** Whether chart `index` is on show: its key matches the filter and its section is
+   *  not collapsed. A chart not on show is not drawn (500 keys filtered to 5 cost 5). */
+  onShow(index) {
+    const key = (this.model.get("chart_keys") || [])[index];
+    if (key === undefined) return true;
+    if ((this.model.get("collapsed") || []).includes(sectionOf(key))) return false;
+    return keyMatcher(this.model.get("key_filter")).test(key);
+  }
+
+  relayout() {
+    this.layouts.forEach((layout) => layout());
+    for (const index of [...this.stale]) if (this.onShow(index)) this.draw(index);
   }
 
   async resolveCharts() {
@@ -228,6 +265,11 @@ class Engine {
   draw(index) {
     const chart = this.charts[index];
     if (!chart || !chart.lines) return;
+    if (!this.onShow(index)) {
+      this.stale.add(index);
+      return;
+    }
+    this.stale.delete(index);
     const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
     // A log scale cannot place values <= 0 (its automatic domain turns NaN), so they
     // are masked while on it: leave it before they come back, join it once masked.
@@ -355,6 +397,15 @@ function controls(model) {
     element("option", { value: "wall", textContent: "wall time" }),
   ]);
   const reset = element("button", { textContent: "reset zoom", "data-testid": "reset-zoom" });
+  const filter = element("input", {
+    type: "search",
+    placeholder: "filter keys (regex)",
+    title: "show the charts whose key matches (a regular expression, case-insensitive)",
+    "data-testid": "key-filter",
+  });
+  const count = element("span", { className: "ht-count", "data-testid": "key-count" });
+  // Per run, in an overlay: the legend. One button per key would not scale to 500 keys;
+  // the filter and the sections do that.
   const toggles = element("span", { className: "ht-toggles" });
 
   slider.addEventListener("input", () => model.set("smoothing", +slider.value));
@@ -362,6 +413,7 @@ function controls(model) {
   log.addEventListener("change", () => (model.set("log_y", log.checked), save()));
   xMode.addEventListener("change", () => (model.set("x_mode", xMode.value), save()));
   reset.addEventListener("click", () => (model.set("reset", (model.get("reset") || 0) + 1), save()));
+  filter.addEventListener("input", () => (model.set("key_filter", filter.value), save()));
 
   function sync() {
     const weight = +model.get("smoothing");
@@ -369,10 +421,21 @@ function controls(model) {
     shownValue.textContent = weight.toFixed(2);
     log.checked = !!model.get("log_y");
     xMode.value = model.get("x_mode");
+    const wanted = model.get("key_filter") || "";
+    if (filter.value !== wanted) filter.value = wanted;
+    const matcher = keyMatcher(wanted);
+    filter.classList.toggle("ht-literal", matcher.literal);
+    filter.title = matcher.literal
+      ? "not a regular expression: matching this text as it is"
+      : "show the charts whose key matches (a regular expression, case-insensitive)";
+    const keys = model.get("chart_keys") || [];
+    const matching = keys.filter(matcher.test).length;
+    count.textContent = matcher.active ? `${matching} of ${keys.length} charts` : `${keys.length} charts`;
     const hidden = model.get("hidden") || [];
     const colors = model.get("colors") || [];
+    const byRun = model.get("toggle_by") === "run";
     toggles.replaceChildren(
-      ...(model.get("names") || []).map((key, i) => {
+      ...(byRun ? model.get("names") || [] : []).map((key, i) => {
         const button = element("button", {
           className: hidden.includes(key) ? "ht-off" : "",
           title: `show or hide ${key}`,
@@ -389,15 +452,104 @@ function controls(model) {
       })
     );
   }
-  model.on("change:smoothing change:log_y change:x_mode change:hidden change:names change:colors", sync);
+  model.on(
+    "change:smoothing change:log_y change:x_mode change:hidden change:names change:colors " +
+      "change:key_filter change:chart_keys change:toggle_by",
+    sync
+  );
   sync();
   return element("div", { className: "ht-controls" }, [
     element("label", {}, ["smoothing", slider, shownValue]),
     element("label", {}, [log, "log y"]),
     element("label", {}, ["x axis", xMode]),
     reset,
+    filter,
+    count,
     toggles,
   ]);
+}
+
+// How long a view waits to join the page before it stops looking (a view that is
+// never attached must not poll forever).
+const ATTACH_FRAMES = 600;
+
+/** Shows and hides this view's charts and sections as the filter and the collapsed
+ *  sections say, and collapses a section when its title is clicked. */
+function sections(model, el) {
+  const board = () => el.closest(".ht-board");
+  const apply = () => {
+    const root = board();
+    if (!root) return;
+    const keys = model.get("chart_keys") || [];
+    const collapsed = model.get("collapsed") || [];
+    const matcher = keyMatcher(model.get("key_filter"));
+    for (const figure of root.querySelectorAll(".ht-chart")) {
+      if (figure.closest(".ht-board") !== root) continue; // another board inside this one
+      const name = [...figure.classList].find((c) => c.startsWith("ht-i-"));
+      const key = name === undefined ? undefined : keys[+name.slice(5)];
+      if (key !== undefined) figure.classList.toggle("ht-gone", !matcher.test(key));
+    }
+    const total = new Map();
+    const matching = new Map();
+    for (const key of keys) {
+      const section = sectionOf(key);
+      total.set(section, (total.get(section) || 0) + 1);
+      if (matcher.test(key)) matching.set(section, (matching.get(section) || 0) + 1);
+    }
+    for (const title of root.querySelectorAll(".ht-section")) {
+      if (title.closest(".ht-board") !== root) continue;
+      const section = title.dataset.section;
+      const folded = collapsed.includes(section);
+      const shown = matching.get(section) || 0;
+      const empty = matcher.active && shown === 0;
+      const arrow = title.querySelector(".ht-arrow");
+      const counted = title.querySelector(".ht-count");
+      if (arrow && arrow.textContent !== (folded ? "▸" : "▾")) arrow.textContent = folded ? "▸" : "▾";
+      const text = matcher.active ? `${shown} of ${total.get(section) || 0}` : `${total.get(section) || 0}`;
+      if (counted && counted.textContent !== text) counted.textContent = text;
+      title.title = folded ? `show the ${section} charts` : `hide the ${section} charts`;
+      (title.closest(".ht-section-title") || title).classList.toggle("ht-gone", empty);
+      const grid = root.querySelector(`.${title.dataset.grid}`);
+      if (grid) grid.classList.toggle("ht-gone", folded || empty);
+    }
+  };
+  let queued = false;
+  const soon = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => ((queued = false), apply()));
+  };
+  const onClick = (event) => {
+    const root = board();
+    const title = event.target instanceof Element && event.target.closest(".ht-section");
+    if (!root || !title || title.closest(".ht-board") !== root) return;
+    const section = title.dataset.section;
+    const now = model.get("collapsed") || [];
+    model.set("collapsed", now.includes(section) ? now.filter((s) => s !== section) : [...now, section]);
+    model.save_changes();
+  };
+  const page = el.ownerDocument;
+  page.addEventListener("click", onClick);
+  // Charts and titles are other widgets' views: they join the board after this one,
+  // and a title's text is rendered anew when the kernel counts a new chart.
+  const watcher = new MutationObserver(soon);
+  let frames = 0;
+  let waiting = 0;
+  const attach = () => {
+    const root = board();
+    if (root) return watcher.observe(root, { childList: true, subtree: true }), apply();
+    if (++frames < ATTACH_FRAMES) waiting = requestAnimationFrame(attach);
+  };
+  attach();
+  const engine = engines.get(model.get("uid"));
+  // At once, not at the next frame: the engine draws the charts shown by it next.
+  if (engine) engine.layouts.add(apply);
+  return () => {
+    page.removeEventListener("click", onClick);
+    watcher.disconnect();
+    cancelAnimationFrame(waiting);
+    if (engine) engine.layouts.delete(apply);
+  };
 }
 
 // The value under the cursor: read off the drawn points nearest the mouse's x.
@@ -462,7 +614,9 @@ function readouts(model, el) {
 
 function render({ model, el }) {
   el.append(controls(model));
-  return readouts(model, el);
+  const stopReadouts = readouts(model, el);
+  const stopSections = sections(model, el);
+  return () => (stopReadouts(), stopSections());
 }
 
 export default { initialize, render };

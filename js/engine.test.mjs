@@ -1,7 +1,7 @@
 // Tests of the pure helpers of engine.js, run with `node --test js/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyData, decode, ema, formatNumber, nearest } from "./engine.js";
+import { applyData, decode, ema, formatNumber, keyMatcher, nearest, sectionOf } from "./engine.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -80,4 +80,26 @@ test("a delta replaces the lines it holds; a full message drops the lines it lac
   assert.equal(applyData(points, { full: true, lines: { "0/0": line(5), "0/1": line(6) } }), null);
   assert.equal(points[1], undefined);
   assert.deepEqual([points[0][0].y[0], points[0][1].y[0]], [5, 6]);
+});
+
+test("the key filter is a case-insensitive regular expression, or plain text when not one", () => {
+  const keys = ["train/loss", "val/loss", "val/acc", "grad_norm/layer.0", "lr", "ema(loss"];
+  assert.deepEqual(keys.filter(keyMatcher("").test), keys);
+  assert.equal(keyMatcher("  ").active, false);
+  assert.deepEqual(keys.filter(keyMatcher("LOSS").test), ["train/loss", "val/loss", "ema(loss"]);
+  assert.deepEqual(keys.filter(keyMatcher("^val/").test), ["val/loss", "val/acc"]);
+  assert.deepEqual(keys.filter(keyMatcher("acc|^lr$").test), ["val/acc", "lr"]);
+  const broken = keyMatcher("layer.0(");
+  assert.equal(broken.literal, true);
+  assert.deepEqual(keys.filter(broken.test), []);
+  assert.deepEqual(keys.filter(keyMatcher("layer.0[").test), []);
+  assert.deepEqual(keys.filter(keyMatcher("EMA(").test), ["ema(loss"]);
+  assert.deepEqual(keys.filter(keyMatcher("norm/layer.0").test), ["grad_norm/layer.0"]);
+});
+
+test("a key's section is the part before its first slash", () => {
+  assert.equal(sectionOf("train/loss"), "train");
+  assert.equal(sectionOf("train/loss/ema"), "train");
+  assert.equal(sectionOf("lr"), "");
+  assert.equal(sectionOf("/odd"), "");
 });

@@ -173,7 +173,8 @@ class Board(VBox):
         self._colors: list[str] = []
         self._budget = budget
         self._charts: dict[str, Chart] = {}
-        self._grids: dict[str, GridBox] = {}
+        self._grids: dict[str, GridBox] = {}  # per section (a key's prefix before "/")
+        self._titles: dict[str, HTML] = {}
         self._rev = 0
         self._rate: tuple[float, int] | None = None  # (when, points) at the last redraw
         self._handles: list[Any] = []  # display handles whose static picture to refresh
@@ -226,6 +227,7 @@ class Board(VBox):
         by_run = self._engine.toggle_by == "run"
         with self._engine.hold_sync():
             self._engine.charts = [chart.refs() for chart in self._charts.values()]
+            self._engine.chart_keys = list(self._charts)
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
             self._engine.colors = (
                 self._colors if by_run else [color(i) for i in range(len(self._charts))]
@@ -281,14 +283,26 @@ class Board(VBox):
                     grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))", width="100%"
                 )
             )
+            grid.add_class("ht-grid")
+            grid.add_class(f"ht-s-{len(self._grids)}")
             self._grids[section] = grid
-            title = HTML(f"<b>{html.escape(section)}</b>") if section else HTML("")
+            title = HTML()
+            title.add_class("ht-section-title")
+            self._titles[section] = title
             # Keys without a prefix come first, untitled; prefixed sections follow.
-            block = (title, grid)
+            block = (title, grid) if section else (grid,)
             children = self._sections.children
             self._sections.children = (*block, *children) if not section else (*children, *block)
         grid = self._grids[section]
         grid.children = (*grid.children, chart.figure)
+        if section:
+            # The browser marks it collapsed (an arrow) and counts what the filter shows.
+            self._titles[section].value = (
+                f"<div class='ht-section' data-section='{html.escape(section)}' "
+                f"data-grid='ht-s-{list(self._grids).index(section)}'>"
+                f"<span class='ht-arrow'>▾</span> <b>{html.escape(section)}</b> "
+                f"<span class='ht-count'>{len(grid.children)}</span></div>"
+            )
 
     def _payload(self, series: Any, chart: Chart, slot: int, source: Any) -> dict[str, Any]:
         """The decimated points of one series, as binary arrays for the browser.

@@ -35,6 +35,13 @@ class Engine(anywidget.AnyWidget):
     .ht-controls .ht-value { min-width: 2.4em; font-variant-numeric: tabular-nums; }
     .ht-controls button { font-size: 11px; padding: 1px 6px; cursor: pointer; }
     .ht-controls button.ht-off { opacity: .45; text-decoration: line-through; }
+    .ht-controls input[type=search] { width: 200px; font-size: 12px; }
+    .ht-controls input.ht-literal { outline: 1px dashed var(--jp-warn-color1, #ef6c00); }
+    .ht-controls .ht-count { color: var(--jp-ui-font-color2, #777); }
+    .ht-section { cursor: pointer; user-select: none; font: 13px var(--jp-ui-font-family, sans-serif);
+      padding: 6px 4px 2px; }
+    .ht-section .ht-count { color: var(--jp-ui-font-color2, #777); font-weight: normal; }
+    .ht-gone { display: none !important; }
     .ht-readout { position: absolute; top: 2px; right: 8px; pointer-events: none;
       font: 11px var(--jp-code-font-family, monospace); color: var(--jp-ui-font-color1, #333);
       background: var(--jp-layout-color0, rgba(255,255,255,.85)); padding: 0 3px; }
@@ -58,6 +65,14 @@ class Engine(anywidget.AnyWidget):
     x_mode = traitlets.Unicode("step").tag(sync=True)
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
     reset = traitlets.Int(0).tag(sync=True)
+    # Which charts are on show: those whose key matches the filter (a regular
+    # expression, case-insensitive; text that is not one is matched as it is), in a
+    # section not collapsed. Charts not on show are not drawn.
+    key_filter = traitlets.Unicode("").tag(sync=True)
+    collapsed = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    # Set by the kernel: each chart's key, in chart order (whatever the buttons name).
+    chart_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     # Names this engine to every view of it: anywidget gives initialize() and each
     # render() in engine.js a proxy of their own, so the proxy cannot be the key.

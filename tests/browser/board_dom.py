@@ -69,6 +69,7 @@ _SNAPSHOT_JS = """
     const readout = figure.querySelector('.ht-readout');
     return {
       index: +[...figure.classList].find((c) => c.startsWith('ht-i-')).slice(5),
+      on_show: figure.getClientRects().length > 0,  // neither it nor its section hidden
       title: (figure.querySelector('text.mainheading') || {}).textContent || '',
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
@@ -90,6 +91,16 @@ _SNAPSHOT_JS = """
     x_axis: control('x-axis') ? control('x-axis').value : null,
     toggles: [...board.querySelectorAll('.ht-controls [data-testid^="toggle-"]')]
       .map((b) => [b.textContent, b.classList.contains('ht-off')]),
+    key_filter: control('key-filter') ? control('key-filter').value : null,
+    filter_literal: control('key-filter')
+      ? control('key-filter').classList.contains('ht-literal') : null,
+    key_count: control('key-count') ? control('key-count').textContent : null,
+    sections: [...board.querySelectorAll('.ht-section')].map((title) => ({
+      name: title.dataset.section,
+      on_show: title.getClientRects().length > 0,
+      arrow: (title.querySelector('.ht-arrow') || {}).textContent || '',
+      count: (title.querySelector('.ht-count') || {}).textContent || '',
+    })),
     charts: [...board.querySelectorAll('.ht-chart')].map(chart).sort((a, b) => a.index - b.index),
     tables,
   };
@@ -132,6 +143,7 @@ class Chart:
     """One chart (a bqplot figure) of the board."""
 
     index: int
+    on_show: bool  # laid out on the page: not filtered out, its section not collapsed
     title: str
     width: float  # plot area, pixels
     height: float
@@ -173,7 +185,11 @@ class Board:
     smoothing: float | None
     log_y: bool | None
     x_axis: str | None
-    toggles: list[tuple[str, bool]]  # (key, switched off)
+    toggles: list[tuple[str, bool]]  # (run, switched off): an overlay's legend
+    key_filter: str | None
+    filter_literal: bool | None  # the filter is not a regular expression: matched as text
+    key_count: str | None  # "64 charts", "16 of 64 charts"
+    sections: list[dict]  # {"name", "on_show", "arrow": "▾"/"▸", "count": "16"/"3 of 16"}
     charts: list[Chart]
     tables: list[dict] = field(default_factory=list)  # {"key": .., "rows": [[step, value]..]}
 
@@ -182,6 +198,17 @@ class Board:
             if chart.key == key:
                 return chart
         raise LookupError(f"no chart {key!r}; charts: {[c.title for c in self.charts]}")
+
+    @property
+    def shown_keys(self) -> list[str]:
+        """The keys of the charts on show, in chart order."""
+        return [chart.key for chart in self.charts if chart.on_show]
+
+    def section(self, name: str) -> dict:
+        for section in self.sections:
+            if section["name"] == name:
+                return section
+        raise LookupError(f"no section {name!r}; sections: {self.sections}")
 
     def table(self, key: str) -> list[list[str]]:
         for table in self.tables:
@@ -196,6 +223,7 @@ def snapshot(board_locator) -> Board:
     charts = [
         Chart(
             index=c["index"],
+            on_show=c["on_show"],
             title=c["title"],
             width=c["width"],
             height=c["height"],

@@ -205,9 +205,11 @@ class QuickstartRun:
             self.control("log-y").uncheck()
         if board.x_axis != "step":
             self.control("x-axis").select_option("step")
-        for index, (_, off) in enumerate(board.toggles):
-            if off:
-                self.control(f"toggle-{index}").click()
+        if board.key_filter:
+            self.control("key-filter").fill("")
+        for section in board.sections:
+            if section["arrow"] == "▸":
+                self.board().locator(f".ht-section[data-section='{section['name']}']").click()
         self.control("reset-zoom").click()
         self.wait_for(at_defaults, "the board's controls are back as on a fresh board")
 
@@ -271,9 +273,14 @@ def at_defaults(board: Board) -> bool:
         board.smoothing == pytest.approx(DEFAULT_SMOOTHING)
         and board.log_y is False
         and board.x_axis == "step"
-        and not any(off for _, off in board.toggles)
+        and not board.key_filter
+        and all(section["arrow"] == "▾" for section in board.sections)
         and all(
-            c.x_axis.label == "step" and not c.y_is_log and c.raw.shown and unzoomed(c)
+            c.on_show
+            and c.x_axis.label == "step"
+            and not c.y_is_log
+            and c.raw.shown
+            and unzoomed(c)
             for c in board.charts
         )
     )
@@ -488,29 +495,44 @@ def test_smoothing_while_training_runs(held):
     held.assert_running("smoothing back to 0.6")
 
 
-def test_show_hide_while_training_runs(held):
-    """A chart's show/hide button hides both of its lines, and shows them again."""
-    index = KEYS.index(LOSS)
-    held.control(f"toggle-{index}").click()
+def test_key_filter_and_sections_while_training_runs(held):
+    """The key filter shows the charts whose key matches (a regular expression), counts
+    them, and hides sections left empty; a section's title collapses and expands it."""
+    board = held.snapshot()
+    assert board.toggles == []  # no button per key: the filter and the sections do that
+    assert board.key_count == f"{len(KEYS)} charts"
+    assert {s["name"]: s["count"] for s in board.sections} == {"train": "2", "val": "2"}
+
+    held.control("key-filter").fill("LOSS")
+    board = held.wait_for(
+        lambda b: b.shown_keys == ["train/loss", "val/loss"], "only the loss charts are on show"
+    )
+    assert board.key_count == f"2 of {len(KEYS)} charts"
+    assert board.section("train")["count"] == "1 of 2"
+    held.control("key-filter").fill("^(lr|is_)")
+    board = held.wait_for(
+        lambda b: b.shown_keys == ["lr", "is_best"], "the regular expression picks lr and is_best"
+    )
+    assert not any(section["on_show"] for section in board.sections)  # both left empty
+    held.shot("5_filtered")
+    held.control("key-filter").fill("")
+    held.wait_for(lambda b: b.shown_keys == KEYS, "every chart is back")
+
+    held.board().locator(".ht-section[data-section='train']").click()
     board = held.wait_for(
         lambda b: (
-            not b.chart(LOSS).raw.shown
-            and not b.chart(LOSS).smooth.shown
-            and all(c.raw.shown for c in b.charts if c.key != LOSS)
+            b.section("train")["arrow"] == "▸"
+            and b.shown_keys == [k for k in KEYS if not k.startswith("train/")]
         ),
-        "train/loss's lines are hidden and the other charts' are not",
+        "the train section is collapsed",
     )
-    assert dict(board.toggles)[LOSS] is True, board.toggles  # the button shows it is off
-    held.assert_running("hiding a line")
-    held.shot("5_hidden_train_loss")
-
-    held.control(f"toggle-{index}").click()
-    board = held.wait_for(
-        lambda b: b.chart(LOSS).raw.shown and b.chart(LOSS).smooth.shown,
-        "train/loss's lines are back",
+    held.assert_running("collapsing a section")
+    held.board().locator(".ht-section[data-section='train']").click()
+    held.wait_for(
+        lambda b: b.section("train")["arrow"] == "▾" and b.shown_keys == KEYS,
+        "the train section is expanded again",
     )
-    assert dict(board.toggles)[LOSS] is False, board.toggles
-    held.assert_running("showing a line again")
+    held.assert_running("filtering and collapsing")
 
 
 def test_x_axis_modes_while_training_runs(held):
