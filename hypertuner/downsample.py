@@ -191,6 +191,18 @@ class Decimation:
             parts += [self._tail[0], self._tail[1]]
         return np.unique(np.concatenate(parts))
 
+    def stable(self) -> tuple[int, int]:
+        """How many leading indices and means stay as they are while ``size`` does.
+
+        The indices of :meth:`indices` up to the first returned, and the means of
+        :meth:`means` up to the second, belong to whole buckets: new points only
+        add after them (until a merge doubles ``size``). A redraw sends the rest.
+        """
+        if self.size == 1:
+            return self._n, self._n
+        kept = np.unique(np.concatenate([np.zeros(1, np.int64), self._low, self._high]))
+        return len(kept), len(self._low)
+
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """Each bucket's mean of its finite values (NaN for none) and its last index."""
         sums, counts = self._sum, self._count

@@ -58,19 +58,39 @@ function columnType(packed, name, float32Column) {
   return view && values && view.byteLength === values * 4 ? Float32Array : Float64Array;
 }
 
-/** Put a message's lines into `points[chart][run]`. A full message (the runs shown
- *  changed, or the run ended) holds every line there is: what it lacks is dropped,
- *  so a slot whose new run has no such key is drawn empty. Returns the charts to
- *  draw, or null for all of them. */
+/** Put a message's lines into `points[chart][run]`. A line replaces the points held
+ *  from its index `from` on (its means from `mfrom` on): the kernel sends only what
+ *  changed since its last send. A full message (a new view's state, the runs shown
+ *  changed, the run ended) holds every line whole: what it lacks is dropped, so a
+ *  slot whose new run has no such key is drawn empty. Returns the charts to draw, or
+ *  null for all of them. */
 export function applyData(points, data) {
   if (data.full) points.length = 0;
   const touched = new Set();
   for (const [where, packed] of Object.entries(data.lines || {})) {
     const [chart, run] = where.split("/").map(Number);
-    (points[chart] = points[chart] || [])[run] = decode(packed);
+    const line = decode(packed);
+    const row = (points[chart] = points[chart] || []);
+    const held = row[run];
+    row[run] = held && (line.from > 0 || line.mfrom > 0) ? spliced(held, line) : line;
     touched.add(chart);
   }
   return data.full ? null : touched;
+}
+
+/** `line` with the columns of `held` before its `from` (and `mfrom`) put in front. */
+function spliced(held, line) {
+  for (const name of ["x", "t", "y"]) line[name] = joined(held[name], line[name], line.from);
+  for (const name of ["mx", "mt", "my"]) line[name] = joined(held[name], line[name], line.mfrom);
+  return line;
+}
+
+function joined(head, tail, at) {
+  const Type = head.constructor === tail.constructor ? head.constructor : Float64Array;
+  const out = new Type(at + tail.length);
+  out.set(head.subarray(0, at));
+  out.set(tail, at);
+  return out;
 }
 
 /** One chart's payload from the kernel, with its columns as typed arrays. */
@@ -82,6 +102,8 @@ export function decode(packed) {
     mx: typed(packed.mx, columnType(packed, "mx", packed.my)),
     mt: typed(packed.mt, Float32Array),
     my: typed(packed.my, columnType(packed, "my")),
+    from: packed.from || 0,
+    mfrom: packed.mfrom || 0,
     size: packed.size || 1,
     total: packed.total || 0,
     window: packed.window || 0,
@@ -184,6 +206,9 @@ class Engine {
     this.points = []; // points[chart][run]: decoded arrays
     this.pinned = new Set();
     this.stale = new Set(); // charts not on show when their points came: drawn once shown
+    this.dirty = new Set(); // charts with points not yet drawn: drawn at the next frame
+    this.frame = 0;
+    this.rev = -1;
     this.layouts = new Set(); // per view: shows and hides its charts and sections
     this.ready = this.resolveCharts();
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
@@ -219,9 +244,21 @@ class Engine {
   }
 
   receive() {
-    const touched = applyData(this.points, this.model.get("data") || {});
-    if (touched === null) this.drawAll();
-    else touched.forEach((index) => this.draw(index)); // only the charts this delta changed
+    const data = this.model.get("data") || {};
+    // A new view's state may be older than a change it already applied: skip it.
+    if (!data.full && data.rev !== undefined && data.rev <= this.rev) return;
+    if (data.rev !== undefined) this.rev = data.rev;
+    const touched = applyData(this.points, data);
+    for (const index of touched === null ? this.charts.keys() : touched) this.dirty.add(index);
+    // Changes that arrive faster than the page draws are drawn together, once a frame.
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.drawDirty());
+  }
+
+  drawDirty() {
+    this.frame = 0;
+    const dirty = [...this.dirty];
+    this.dirty.clear();
+    dirty.forEach((index) => this.draw(index)); // only the charts the changes touched
   }
 
   xMode(index) {

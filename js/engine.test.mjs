@@ -103,3 +103,21 @@ test("a key's section is the part before its first slash", () => {
   assert.equal(sectionOf("lr"), "");
   assert.equal(sectionOf("/odd"), "");
 });
+
+test("applyData keeps what a line held before its `from` and replaces the rest", () => {
+  const points = [];
+  const f32 = (...values) => new DataView(Float32Array.from(values).buffer);
+  applyData(points, { rev: 1, full: true, lines: { "0/0": { x: f32(0, 1, 2), y: f32(5, 6, 7), mx: f32(1), my: f32(6), wide: [] } } });
+  const touched = applyData(points, {
+    rev: 2,
+    lines: { "0/0": { x: f32(2, 3, 4), y: f32(8, 9, 10), from: 2, mx: f32(3), my: f32(9), mfrom: 1, wide: [] } },
+  });
+  assert.deepEqual([...touched], [0]);
+  assert.deepEqual([...points[0][0].x], [0, 1, 2, 3, 4]);
+  assert.deepEqual([...points[0][0].y], [5, 6, 8, 9, 10]);
+  assert.deepEqual([...points[0][0].mx], [1, 3]);
+  assert.deepEqual([...points[0][0].my], [6, 9]);
+  // A line sent whole (after its buckets merged) replaces everything.
+  applyData(points, { rev: 3, lines: { "0/0": { x: f32(0, 4), y: f32(5, 10), mx: f32(4), my: f32(7), wide: [] } } });
+  assert.deepEqual([...points[0][0].x], [0, 4]);
+});

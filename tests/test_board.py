@@ -6,6 +6,7 @@ import ipywidgets
 import ipywidgets.comm
 import numpy as np
 import pytest
+from ipywidgets.widgets.widget import _remove_buffers
 
 import hypertuner
 from hypertuner.board import board_for
@@ -436,3 +437,94 @@ def test_a_new_selection_sends_a_full_message_without_the_keys_it_lacks(comms, t
     board.set_sources([], [])  # nothing selected: every line goes
     data, _ = data_updates(board)[-1]
     assert data["state"]["data"]["full"] and data["state"]["data"]["lines"] == {}
+
+
+def unpacked(data, buffers):
+    """A data message's lines with their columns as float64 arrays, as the browser reads them."""
+    lines = {where: dict(line) for where, line in data["state"]["data"]["lines"].items()}
+    for path, buffer in zip(data["buffer_paths"], buffers):
+        _, _, where, name = path
+        wide = name in lines[where]["wide"] or name not in ("x", "y", "mx", "my")
+        kind = np.float32 if name in ("t", "mt") or not wide else np.float64
+        lines[where][name] = np.frombuffer(buffer, kind).astype(np.float64)
+    return lines
+
+
+def spliced(held, line):
+    """What the browser holds after a line: its points before ``from`` kept, the rest replaced."""
+    if held is None:
+        return line
+    joined = dict(line)
+    for names, at in ((("x", "t", "y"), line["from"]), (("mx", "mt", "my"), line["mfrom"])):
+        for name in names:
+            joined[name] = np.concatenate([held[name][:at], line[name]])
+    return joined
+
+
+def test_redraws_send_only_new_buckets_and_add_up_to_what_a_new_view_gets(comms):
+    """Each redraw of a growing series sends only what follows the buckets the browser holds
+    for good (all of it again only when buckets merge); spliced together, what a view was
+    sent equals the whole state a view made now gets (a page reload, another tab)."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock, flush_every=3600)
+    rng = np.random.default_rng(3)
+    logger.log({"loss": 0.0}, 0)
+    board = board_for(logger)
+    held = None
+    partial = []
+    for chunk in range(60):
+        steps = np.arange(1 + chunk * 997, 1 + (chunk + 1) * 997, dtype=float)
+        logger["loss"].extend(steps, steps, rng.normal(size=len(steps)))
+        before = len(data_updates(board))
+        assert board.redraw() == 1
+        ((data, buffers),) = data_updates(board)[before:]
+        line = unpacked(data, buffers)["0/0"]
+        held = spliced(held, line)
+        if line["from"]:
+            partial.append((line["total"], len(line["x"])))
+    assert len(partial) > 40  # most redraws sent only the new buckets
+    # Once buckets hold 16 points or more, ~1,000 new points are ~100 extremes, not ~2,000.
+    assert max(sent for total, sent in partial if total > 16_000) < 250
+    state = board._engine.get_state()
+    whole_state, paths, whole_buffers = _remove_buffers({"data": state["data"]})
+    whole = unpacked({"state": whole_state, "buffer_paths": paths}, whole_buffers)["0/0"]
+    assert whole["from"] == 0 and whole["total"] == 1 + 60 * 997
+    for name in ("x", "y", "mx", "my", "t", "mt"):
+        np.testing.assert_array_equal(held[name], whole[name], err_msg=name)
+    logger.close()
+
+
+def test_a_new_view_gets_every_line_while_a_delta_holds_one(comms):
+    """The synced data holds the last change (one line here); the state a new view asks for
+    holds every line whole."""
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
+    logger.log({"a": 1.0, "b": 2.0, "c": 3.0}, 0)
+    board = board_for(logger)
+    clock.now += 1
+    logger.log({"a": 4.0}, 1)
+    assert list(board._engine.data["lines"]) == ["0/0"]
+    snapshot = board._engine.get_state()["data"]
+    assert snapshot["full"] and sorted(snapshot["lines"]) == ["0/0", "1/0", "2/0"]
+    assert all(line["from"] == 0 for line in snapshot["lines"].values())
+    assert board._engine.get_state("data")["data"] == board._engine.data  # a sync: the delta
+    logger.close()
+
+
+def test_a_redraw_keeps_to_its_byte_budget_and_sends_the_rest_next(comms, monkeypatch):
+    """Lines beyond BYTES_PER_REDRAW wait for the next redraw; none is lost."""
+    from hypertuner.board import board as board_module
+
+    monkeypatch.setattr(board_module, "BYTES_PER_REDRAW", 10_000)
+    logger = hypertuner.Logger(display=False, flush_every=3600)
+    logger.log({f"k{i}": 0.0 for i in range(6)}, 0)
+    board = board_for(logger)
+    steps = np.arange(1, 5000, dtype=float)
+    for i in range(6):
+        logger[f"k{i}"].extend(steps, steps, np.sin(steps / (i + 1)))
+    sent = []
+    while (count := board.redraw()) and len(sent) < 10:
+        sent.append(count)
+    assert sum(sent) == 6 and len(sent) > 1  # spread over several redraws, each line once
+    assert board.redraw() == 0
+    logger.close()

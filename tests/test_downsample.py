@@ -123,11 +123,24 @@ def test_stable_buckets_fed_in_pieces_equal_them_fed_at_once(values, budget, cut
     picked = grown.indices()
     np.testing.assert_array_equal(picked, whole.indices())
     # Sums merged pairwise differ from sums made at once only by rounding.
-    scale = np.nanmax(np.abs(np.where(np.isfinite(values), values, np.nan)), initial=1.0)
+    finite_values = values[np.isfinite(values)]
+    scale = max(1.0, float(np.abs(finite_values).max())) if len(finite_values) else 1.0
     np.testing.assert_allclose(grown.means()[0], whole.means()[0], rtol=1e-9, atol=1e-12 * scale)
     np.testing.assert_array_equal(grown.means()[1], whole.means()[1])
     assert len(picked) <= budget
     assert picked[0] == 0 and picked[-1] == len(values) - 1
+    # What stable() calls settled is a prefix of what more points give, at that size.
+    for cut in cuts:
+        early = Decimation(budget)
+        for earlier in sorted(c for c in cuts if c <= cut):
+            early.update(values[:earlier])
+        if early.size != grown.size or cut == 0:
+            continue
+        settled, settled_means = early.stable()
+        np.testing.assert_array_equal(early.indices()[:settled], picked[:settled])
+        assert early.means()[0][:settled_means].tolist() == pytest.approx(
+            grown.means()[0][:settled_means].tolist(), rel=1e-9, abs=1e-12 * scale, nan_ok=True
+        )
     size = grown.size
     finite = np.where(np.isfinite(values), values, np.nan)
     means, ends = grown.means()

@@ -32,6 +32,10 @@ STATUS_COLOURS = {
     "pruned": "#6a1b9a",
 }
 
+# The most bytes of points a redraw sends; lines beyond wait for the next redraw
+# (a first redraw, or one after the runs shown change, sends everything).
+BYTES_PER_REDRAW = 200_000
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TEXT_ROWS = 8
 
@@ -89,6 +93,9 @@ class Chart:
         self.drawn: list[int] = []  # per run: points held when last sent; -1: never
         # per run: the stable buckets of its whole series, updated from new points only
         self.decimations: list[Decimation | None] = []
+        # per run: what the browser holds for good, (bucket size, points, means), as of
+        # the last send; the next one sends only what comes after (None: everything)
+        self.sent: list[tuple[int, int, int] | None] = []
 
     def set_colors(self, colors: list[str]) -> None:
         """One line pair per colour (one per run), in that order."""
@@ -112,6 +119,7 @@ class Chart:
         self.figure.marks = [mark for pair in self.lines for mark in pair]
         self.drawn = [-1] * len(colors)
         self.decimations: list[Decimation | None] = [None] * len(colors)
+        self.sent: list[tuple[int, int, int] | None] = [None] * len(colors)
 
     def refs(self) -> dict[str, Any]:
         """The widget references the browser engine needs for this chart."""
@@ -192,6 +200,7 @@ class Board(VBox):
         super().__init__(children)
         self.add_class("ht-board")
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
+        self._engine.snapshot = self._snapshot
         self.set_sources(self._sources, [color(i) for i in range(len(self._sources))])
 
     @property
@@ -250,15 +259,22 @@ class Board(VBox):
         if added:
             self._sync_engine()
         payload: dict[str, Any] = {}
+        spent = 0
         for index, (key, chart) in enumerate(self._charts.items()):
             for slot, source in enumerate(self._sources):
                 if key not in source:
                     continue
                 series = source[key]
                 count = len(series)
-                if full or count != chart.drawn[slot]:
-                    payload[f"{index}/{slot}"] = self._payload(series, chart, slot, source)
-                    chart.drawn[slot] = count
+                if not full and count == chart.drawn[slot]:
+                    continue
+                if not full and spent >= BYTES_PER_REDRAW:
+                    continue  # over the budget: this line waits for the next redraw
+                resume = None if full else chart.sent[slot]
+                line, chart.sent[slot] = self._payload(series, chart, slot, source, resume)
+                payload[f"{index}/{slot}"] = line
+                spent += line["bytes"]
+                chart.drawn[slot] = count
         if payload or full:
             self._rev += 1
             # A full message holds every line: the browser drops the lines it lacks.
@@ -304,12 +320,28 @@ class Board(VBox):
                 f"<span class='ht-count'>{len(grid.children)}</span></div>"
             )
 
-    def _payload(self, series: Any, chart: Chart, slot: int, source: Any) -> dict[str, Any]:
-        """The decimated points of one series, as binary arrays for the browser.
+    def _snapshot(self) -> dict[str, Any]:
+        """Every line whole, for a view made anew (a reload, another tab): the
+        ``data`` the engine's state holds when a browser asks for all of it."""
+        lines = {}
+        for index, (key, chart) in enumerate(self._charts.items()):
+            for slot, source in enumerate(self._sources):
+                if key in source and len(source[key]):
+                    line, _ = self._payload(source[key], chart, slot, source, None)
+                    lines[f"{index}/{slot}"] = line
+        return {"rev": self._rev, "full": True, "lines": lines}
+
+    def _payload(
+        self, series: Any, chart: Chart, slot: int, source: Any, resume: Any
+    ) -> tuple[dict[str, Any], tuple[int, int, int] | None]:
+        """The decimated points of one series, as binary arrays for the browser, and
+        what of them the browser then holds for good.
 
         Unzoomed, the line comes from the series' stable buckets, which take in only
-        the points added since the last redraw: a redraw costs O(new + drawn points)
-        however long the series. A zoomed chart decimates the visible points anew.
+        the points added since the last redraw, and only what follows ``resume`` (what
+        the browser held for good after the last send, at the same bucket size) is
+        sent: a redraw costs O(new + drawn points) however long the series, and sends
+        O(new buckets). A zoomed chart decimates the visible points anew, all of them.
         """
         steps = series.steps
         walls = series.walls
@@ -331,6 +363,8 @@ class Board(VBox):
                 else span
             )
             shown = len(window)
+            start = mstart = 0
+            held = None  # a zoomed line is sent whole, and so is the next one
         else:
             decimation = chart.decimations[slot]
             if decimation is None:
@@ -339,6 +373,11 @@ class Board(VBox):
             picked = decimation.indices()
             means, ends = decimation.means()
             size, shown = decimation.size, total
+            start = mstart = 0
+            if resume is not None and resume[0] == size:
+                start, mstart = resume[1], resume[2]
+            held = (size, *decimation.stable())
+            picked, means, ends = picked[start:], means[mstart:], ends[mstart:]
         columns = {
             "x": steps[picked],
             "y": values[picked].astype(np.float64),
@@ -346,23 +385,30 @@ class Board(VBox):
             "my": means,  # smoothed: a mean beyond float32 would turn infinite
         }
         packed = {name: _exact(column) for name, column in columns.items()}
-        return {
+        line = {
             **{name: buffer for name, (buffer, _) in packed.items()},
             # Times since the run began only place a line: float32 is plenty.
             "t": _f32(walls[picked] - created),
             "mt": _f32(walls[ends] - created),
             "wide": [name for name, (_, wide) in packed.items() if wide],
+            # These replace the browser's points from index "from" on, and its means
+            # from "mfrom" on; what comes before is as the last send left it.
+            "from": int(start),
+            "mfrom": int(mstart),
             "size": int(size),
             "total": total,
             "window": shown,
             "timed": timed,
             "created": created,
         }
+        line["bytes"] = sum(v.nbytes for v in line.values() if isinstance(v, memoryview))
+        return line, held
 
     def _on_zoom(self, key: str) -> None:
         # Runs only once the kernel is idle: zooming redecimates from the full data.
         chart = self._charts[key]
         chart.drawn = [-1] * len(chart.drawn)  # stale: redraw() sends this chart again
+        chart.sent = [None] * len(chart.sent)  # whole: the browser holds a zoomed line
         self.redraw()
 
     def _on_view_change(self, _: Any) -> None:

@@ -11,6 +11,8 @@ the kernel busy (widget callbacks in Python would wait for the cell to finish).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets
@@ -38,8 +40,8 @@ class Engine(anywidget.AnyWidget):
     .ht-controls input[type=search] { width: 200px; font-size: 12px; }
     .ht-controls input.ht-literal { outline: 1px dashed var(--jp-warn-color1, #ef6c00); }
     .ht-controls .ht-count { color: var(--jp-ui-font-color2, #777); }
-    .ht-section { cursor: pointer; user-select: none; font: 13px var(--jp-ui-font-family, sans-serif);
-      padding: 6px 4px 2px; }
+    .ht-section { cursor: pointer; user-select: none; padding: 6px 4px 2px;
+      font: 13px var(--jp-ui-font-family, sans-serif); }
     .ht-section .ht-count { color: var(--jp-ui-font-color2, #777); font-weight: normal; }
     .ht-gone { display: none !important; }
     .ht-readout { position: absolute; top: 2px; right: 8px; pointer-events: none;
@@ -55,8 +57,10 @@ class Engine(anywidget.AnyWidget):
     colors = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # What the show/hide buttons name: each chart's key, or each run of an overlay.
     toggle_by = traitlets.Enum(["chart", "run"], "chart").tag(sync=True)
-    # {"rev": n, "lines": {"<chart>/<run>": {"x": f64, "t": f32, "y": f32, "mx"...}}}:
-    # only the lines that changed since the last send; the browser keeps the rest.
+    # {"rev": n, "full": bool, "lines": {"<chart>/<run>": {"x", "t", "y", "mx", ...,
+    # "from", "mfrom"}}}: only what changed since the last send, each line's points
+    # from index "from" on (its means from "mfrom"); the browser keeps the rest. A
+    # full one (every line whole) is what a new view gets, see get_state.
     data = traitlets.Dict().tag(sync=True)
 
     # Owned by the browser: set there and saved, read here once the kernel is idle.
@@ -81,6 +85,20 @@ class Engine(anywidget.AnyWidget):
     @traitlets.default("uid")
     def _new_uid(self) -> str:
         return uuid.uuid4().hex
+
+    def __init__(self, **kwargs: Any) -> None:
+        # What ``data`` a view made anew gets: every line whole (the board's), where
+        # the trait itself holds only the last change sent to the views already open.
+        self.snapshot: Callable[[], dict[str, Any]] | None = None
+        super().__init__(**kwargs)
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        # key None: the whole state, for a new view (the widget's opening, a page
+        # reload's request): its data is then the snapshot, not the last delta.
+        state = super().get_state(key, drop_defaults=drop_defaults)
+        if key is None and self.snapshot is not None:
+            state["data"] = self.snapshot()
+        return state
 
     def __repr__(self) -> str:
         # The default repr would list every trait, arrays included.

@@ -1,0 +1,165 @@
+"""A board of 64 keys in JupyterLab and Chromium, while its training cell runs.
+
+The notebook's one cell logs 64 keys (16 under train/, 16 under val/, 32 under
+grad_norm/) until the test creates a stop file in the notebook's folder, so the
+cell shows [*] for exactly as long as the test looks, however loaded the machine.
+The key filter and the sections must work then, in the browser alone (the kernel
+is busy and runs no widget callback), and a chart hidden while points arrive must
+show its newest points once shown again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lab
+import nbformat
+import pytest
+from board_dom import snapshot
+
+pytestmark = pytest.mark.browser
+
+NAME = "many_keys.ipynb"
+STOP = "stop-many-keys"
+SECTIONS = {"train": 16, "val": 16, "grad_norm": 32}
+KEYS = [
+    *(f"train/loss_{i}" for i in range(16)),
+    *(f"val/metric_{i}" for i in range(16)),
+    *(f"grad_norm/layer_{i:02d}" for i in range(32)),
+]
+CELL = f"""\
+import math, pathlib, time
+import hypertuner
+
+logger = hypertuner.Logger(name="many-keys")
+stop = pathlib.Path({STOP!r})
+step = 0
+while not stop.exists():
+    values = {{f"train/loss_{{i}}": math.exp(-step / 400) * (1 + i) for i in range(16)}}
+    values.update({{f"val/metric_{{i}}": math.sin(step / 50 + i) for i in range(16)}})
+    values.update({{f"grad_norm/layer_{{i:02d}}": 1 / (1 + step + i) for i in range(32)}})
+    logger.log(values, step)
+    step += 1
+    time.sleep(0.001)
+logger.close()
+"""
+
+
+class ManyKeys:
+    def __init__(self, page, root, artifacts) -> None:
+        self.page, self.root, self.artifacts = page, root, artifacts
+
+    def board(self):
+        return lab.code_cell(self.page, 0).locator(".ht-board").last
+
+    def control(self, testid: str):
+        return self.board().locator(f".ht-controls [data-testid='{testid}']")
+
+    def wait_for(self, condition, what: str, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        last: object = "no board yet"
+        while True:
+            try:
+                board = snapshot(self.board())
+                if condition(board):
+                    return board
+                last = (board.header, board.key_count, board.shown_keys[:8], board.sections)
+            except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f} s until {what}: {last}")
+            self.page.wait_for_timeout(100)
+
+    def assert_running(self, doing: str) -> None:
+        prompts = lab.prompts(self.page)
+        assert prompts[0] == "*", f"the cell finished before {doing} (prompts {prompts})"
+
+    def last_step(self, board) -> int:
+        header = board.header
+        return int(header.split("last step ")[1].split(" ")[0].replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def many(page, lab_server, artifacts_dir):
+    root = lab_server.root_dir
+    (root / STOP).unlink(missing_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, root / NAME)
+    lab.open_notebook(page, lab_server.url, NAME)
+    lab.collapse_left_sidebar(page)
+    lab.run_all(page)
+    lab.wait_running(page, 0, timeout=120)
+    view = ManyKeys(page, root, artifacts_dir)
+    try:
+        view.wait_for(
+            lambda b: len(b.charts) == len(KEYS) and "last step" in b.header,
+            "the board has its 64 charts",
+            timeout=120,
+        )
+        yield view
+    finally:
+        (root / STOP).touch()  # the cell ends, pass or fail
+        lab.wait_all_done(page, timeout=120)
+
+
+def test_sections_count_their_charts(many):
+    board = many.wait_for(lambda b: b.key_count == "64 charts", "the count says 64 charts")
+    assert [(s["name"], s["count"], s["arrow"]) for s in board.sections] == [
+        (name, str(count), "▾") for name, count in SECTIONS.items()
+    ]
+    assert board.toggles == []
+    assert board.shown_keys == KEYS
+    many.assert_running("the sections")
+    lab.screenshot(many.board(), many.artifacts, "many_keys_1_all")
+
+
+def test_the_filter_narrows_the_charts_while_the_cell_runs(many):
+    many.control("key-filter").fill("^val/")
+    board = many.wait_for(
+        lambda b: b.shown_keys == KEYS[16:32], "only the 16 val/ charts are on show"
+    )
+    assert board.key_count == "16 of 64 charts"
+    shown = {s["name"]: (s["on_show"], s["count"]) for s in board.sections}
+    assert shown == {"train": (False, "0 of 16"), "val": (True, "16 of 16"),
+                     "grad_norm": (False, "0 of 32")}  # fmt: skip
+    lab.screenshot(many.board(), many.artifacts, "many_keys_2_filtered")
+
+    many.control("key-filter").fill("metric_1")  # a regular expression: 1, 10..15
+    many.wait_for(
+        lambda b: b.shown_keys == ["val/metric_1", *(f"val/metric_{i}" for i in range(10, 16))],
+        "metric_1 matches seven charts",
+    )
+    many.control("key-filter").fill("layer_0(")  # not a regular expression: plain text
+    board = many.wait_for(lambda b: b.key_count == "0 of 64 charts", "nothing matches the text")
+    assert board.filter_literal is True and board.shown_keys == []
+    many.control("key-filter").fill("")
+    many.wait_for(lambda b: b.shown_keys == KEYS and b.key_count == "64 charts", "all are back")
+    many.assert_running("filtering")
+
+
+def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
+    """Collapsing grad_norm hides its 32 charts through later redraws; expanded again,
+    its charts show points logged while it was collapsed."""
+    title = many.board().locator(".ht-section[data-section='grad_norm']")
+    title.click()
+    board = many.wait_for(
+        lambda b: b.section("grad_norm")["arrow"] == "▸" and b.shown_keys == KEYS[:32],
+        "grad_norm is collapsed",
+    )
+    folded_at = many.last_step(board)
+    before = board.chart("grad_norm/layer_00").raw
+    board = many.wait_for(
+        lambda b: many.last_step(b) > folded_at + 200, "training goes on 200 steps", timeout=120
+    )
+    assert board.section("grad_norm")["arrow"] == "▸" and board.shown_keys == KEYS[:32]
+    many.assert_running("the collapsed section")
+    title.click()
+    board = many.wait_for(
+        lambda b: (
+            b.shown_keys == KEYS and b.chart("grad_norm/layer_00").raw.d_hash != before.d_hash
+        ),
+        "grad_norm is back, drawn anew",
+    )
+    assert board.chart("grad_norm/layer_00").raw.points >= 2
+    many.assert_running("expanding the section")
