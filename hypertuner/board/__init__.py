@@ -52,7 +52,13 @@ def board_for(source: Any) -> Any:
         board = Board(source)
         source._board = board
         if hasattr(source, "_watch") and not source.closed:
-            source._watch(lambda final: board.redraw(full=final))
+            from ._answer import answer
+
+            def redraw(final: bool) -> None:
+                board.redraw(full=final)
+                answer()  # a page reloaded while the cell runs gets the board back
+
+            source._watch(redraw)
             _redraw_after_each_cell(source, board)
     return board
 

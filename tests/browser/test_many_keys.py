@@ -17,6 +17,8 @@ import nbformat
 import pytest
 from board_dom import snapshot
 
+import hypertuner
+
 pytestmark = pytest.mark.browser
 
 NAME = "many_keys.ipynb"
@@ -100,7 +102,16 @@ def many(page, lab_server, artifacts_dir):
         yield view
     finally:
         (root / STOP).touch()  # the cell ends, pass or fail
-        lab.wait_all_done(page, timeout=120)
+        # Its prompt may never say so: a page reloaded meanwhile knows nothing of the
+        # execution it did not start. The run on disk does.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            runs = [r for r in hypertuner.runs(root / "runs") if "many-keys" in r.name]
+            if runs and all(r.status == "finished" for r in runs):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the cell did not end after {STOP} appeared: {runs}")
 
 
 def test_sections_count_their_charts(many):
@@ -163,3 +174,31 @@ def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
     )
     assert board.chart("grad_norm/layer_00").raw.points >= 2
     many.assert_running("expanding the section")
+
+
+def test_a_page_reloaded_while_the_cell_runs_shows_every_chart_growing(many):
+    """Saved and reloaded mid-training, the page gets the board back while the cell still
+    runs: all 64 charts with their lines, the header still counting steps."""
+    board = many.wait_for(lambda b: "last step" in b.header, "the header counts steps")
+    before = many.last_step(board)
+    # Saved first, as a person does before a reload: an unsaved output is not restored.
+    many.page.locator(f"{lab.PANEL} .jp-Toolbar [data-command='docmanager:save']").click()
+    many.page.wait_for_selector(".lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000)
+    many.page.reload(wait_until="domcontentloaded")
+    many.page.wait_for_selector(lab.CELL, timeout=90_000)
+    board = many.wait_for(
+        lambda b: (
+            len(b.charts) == len(KEYS)
+            and all(chart.raw.points >= 2 for chart in b.charts if chart.on_show)
+            and many.last_step(b) > before
+        ),
+        "the reloaded page shows every chart with its line",
+        timeout=120,
+    )
+    assert board.key_count == "64 charts" and "running" in board.header
+    reloaded_at = many.last_step(board)
+    board = many.wait_for(
+        lambda b: many.last_step(b) > reloaded_at + 100, "the board still grows", timeout=60
+    )
+    assert not (many.root / STOP).exists()  # the cell was running all along
+    lab.screenshot(many.board(), many.artifacts, "many_keys_3_reloaded")

@@ -1,0 +1,157 @@
+"""Answer the browser's widget messages while a cell is busy (ipykernel 7).
+
+A page reloaded (or opened in a second tab) while a training cell runs asks the
+kernel for every widget's state: ``kernel_info_request``, then comm messages on the
+shell channel. ipykernel handles shell messages one at a time, so these wait until
+the cell ends, and until then the board is gone from the page. :func:`answer` is
+called from the board's redraw tick inside ``log()`` (on the main thread, between
+two training steps): it takes the waiting shell messages, handles the kernel-info
+and comm ones at once, as ipykernel itself does for comms while an async cell
+awaits, and hands every other message (another cell to run, a completion request)
+back to the kernel when the cell ends, in the order they came.
+
+This uses ipykernel 7's internals (its shell-channel thread and the socket that
+feeds the main thread); anywhere else (an older ipykernel, another kernel, a
+change in ipykernel), :func:`answer` finds nothing to hook and does nothing, and a
+reloaded page shows the board when the cell ends, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import warnings
+from typing import Any
+
+from .._notebook import ipython
+
+__all__ = ["answer"]
+
+# Handled at once: what a new view needs. Anything else waits for the cell's end.
+NOW = frozenset({"kernel_info_request", "comm_info_request", "comm_open", "comm_msg", "comm_close"})
+# The most messages one call handles: the rest wait for the next redraw tick.
+PER_CALL = 100
+
+
+class _Answerer:
+    """The kernel's shell messages, read from inside a busy cell."""
+
+    def __init__(self, shell: Any, kernel: Any, feed: Any) -> None:
+        self.shell = shell
+        self.kernel = kernel
+        self.feed = feed  # ipykernel's pair of sockets: shell-channel thread -> main
+        self.later: list[Any] = []  # messages for the kernel once the cell ends
+        self.hooked = False
+
+    def answer(self) -> int:
+        import zmq
+
+        socket = self.feed.to_socket
+        if not socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            return 0  # nothing waiting: the usual case, one call
+        if not self.hooked:
+            self.shell.events.register("post_run_cell", self.hand_back)
+            self.hooked = True
+        handled = 0
+        while handled < PER_CALL:
+            try:
+                frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            handled += 1
+            kind = self.kind(frames)
+            if kind in NOW:
+                self.handle(frames)
+            else:
+                self.later.append(frames)
+        return handled
+
+    def kind(self, frames: list[Any]) -> str | None:
+        """The message's type, from its header alone (None for ipykernel's markers)."""
+        if len(frames) == 1:
+            return None
+        session = self.kernel.session
+        try:
+            _, message = session.feed_identities(frames, copy=False)
+            return session.deserialize(message, content=False, copy=False)["header"]["msg_type"]
+        except Exception:  # noqa: BLE001 - unreadable here: the kernel will say, later
+            return None
+
+    def handle(self, frames: list[Any]) -> None:
+        kernel = self.kernel
+        parent = kernel.get_parent("shell")
+        ident = kernel._get_shell_context_var(kernel._shell_parent_ident)
+        handler = kernel.dispatch_shell(frames, subshell_id=None, concurrent=True)
+        try:
+            try:
+                handler.send(None)  # these handlers finish without waiting for anything
+            except StopIteration:
+                # A front end takes a message as handled on an idle status in reply to
+                # it (a request's reply alone does not do; ipywidgets sends a model's
+                # next change only then), and a concurrent dispatch sends no status.
+                kernel._publish_status("idle", "shell")
+            else:
+                handler.close()  # it would wait: it cannot be finished from here
+        finally:
+            kernel.set_parent(ident, parent, channel="shell")  # the cell's output stays its own
+
+    def hand_back(self, *_: Any) -> None:
+        """After the cell: give the kernel the messages kept for later, in order."""
+        self.shell.events.unregister("post_run_cell", self.hand_back)
+        self.hooked = False
+        later, self.later = self.later, []
+        receive = self.feed.to_stream._recv_callback  # how the kernel takes a message
+        for frames in later:
+            asyncio.ensure_future(receive(frames))
+        # Reading the socket here may have eaten the wake-up its stream waits for.
+        import zmq
+
+        self.kernel.io_loop.add_callback(self.feed.to_stream.flush, zmq.POLLIN)
+
+
+_answerer: _Answerer | None = None
+_unavailable = False
+
+
+def _find() -> _Answerer | None:
+    shell = ipython()
+    kernel = getattr(shell, "kernel", None)
+    thread = getattr(kernel, "shell_channel_thread", None)
+    feed = getattr(getattr(thread, "manager", None), "_shell_channel_to_main", None)
+    needed = ("dispatch_shell", "_publish_status", "_get_shell_context_var", "set_parent")
+    if feed is None or not all(hasattr(kernel, name) for name in needed):
+        return None
+    if not hasattr(getattr(feed, "to_stream", None), "_recv_callback"):
+        return None
+    return _Answerer(shell, kernel, feed)
+
+
+def answer() -> int:
+    """Handle the widget messages waiting for the kernel; returns how many were read.
+
+    Does nothing off the main thread, outside an ipykernel 7 kernel, or after it
+    once failed (it then warns once: a reloaded page shows the board when the cell
+    ends).
+    """
+    global _answerer, _unavailable
+    if _unavailable or threading.current_thread() is not threading.main_thread():
+        return 0
+    if _answerer is None:
+        _answerer = _find()
+        if _answerer is None:
+            _unavailable = True
+            return 0
+    try:
+        return _answerer.answer()
+    except Exception as exc:  # noqa: BLE001 - training goes on; the board waits for the cell
+        _unavailable = True
+        from ..errors import HypertunerWarning
+
+        warnings.warn(
+            "hypertuner cannot answer the browser while this cell runs "
+            f"({type(exc).__name__}: {exc}); a page reloaded now shows the board when the "
+            "cell ends",
+            HypertunerWarning,
+            stacklevel=2,
+        )
+        return 0
