@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_notebook
+from notebook_runs import run_notebook
 
 import hypertuner
 

@@ -7,7 +7,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import run_notebook
+from notebook_runs import run_notebook
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
