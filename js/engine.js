@@ -226,7 +226,14 @@ class Engine {
     const key = (this.model.get("chart_keys") || [])[index];
     if (key === undefined) return true;
     if ((this.model.get("collapsed") || []).includes(sectionOf(key))) return false;
-    return keyMatcher(this.model.get("key_filter")).test(key);
+    return this.matcher().test(key);
+  }
+
+  /** The key filter's matcher, made once per filter text, not once per chart drawn. */
+  matcher() {
+    const text = this.model.get("key_filter") || "";
+    if (this.matching?.text !== text) this.matching = { text, ...keyMatcher(text) };
+    return this.matching;
   }
 
   relayout() {

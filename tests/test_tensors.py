@@ -175,18 +175,24 @@ def test_a_logged_loss_does_not_keep_its_autograd_graph_alive(mode, request):
     logger.close()
 
 
-def test_cpu_tensors_on_the_fast_path_are_read_once_each_at_the_call(monkeypatch):
-    """Calls of a cached shape of CPU tensors read each tensor with one .item() at the call
-    (no copy, no stack at the drain): a tensor changed in place later keeps the logged value,
-    a bool tensor stays a bool and an int one a number."""
-    reads = []
+@pytest.fixture
+def reads(monkeypatch):
+    """The device of every tensor read with Tensor.item() during the test, in order."""
+    seen = []
     real_item = torch.Tensor.item
 
     def counting_item(self):
-        reads.append(self.device.type)
+        seen.append(self.device.type)
         return real_item(self)
 
     monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    return seen
+
+
+def test_cpu_tensors_on_the_fast_path_are_read_once_each_at_the_call(monkeypatch, reads):
+    """Calls of a cached shape of CPU tensors read each tensor with one .item() at the call
+    (no copy, no stack at the drain): a tensor changed in place later keeps the logged value,
+    a bool tensor stays a bool and an int one a number."""
     stacks = []
     real_stack = torch.stack
     monkeypatch.setattr(torch, "stack", lambda *a, **k: stacks.append(1) or real_stack(*a, **k))
@@ -201,24 +207,17 @@ def test_cpu_tensors_on_the_fast_path_are_read_once_each_at_the_call(monkeypatch
     assert logger["flag"].values.tolist() == [s % 2 == 0 for s in range(1000)]
     assert logger["count"].values.tolist() == [float(s) for s in range(1000)]
     assert logger.kinds == {"running": "number", "flag": "bool", "count": "number", "lr": "number"}
-    # The first call reads each tensor twice (to check it, then to cache its shape).
+    # The second call reads each tensor twice (to check it, then to cache its shape: a
+    # shape is cached once it is seen again); every other call reads each once.
     assert len(reads) == 3 * 1000 + 3 and set(reads) == {"cpu"}
     assert stacks == []
     logger.close()
 
 
-def test_a_tensor_off_the_cpu_in_a_cached_cpu_shape_is_kept_not_read(monkeypatch):
+def test_a_tensor_off_the_cpu_in_a_cached_cpu_shape_is_kept_not_read(reads):
     """A call of a shape cached for CPU tensors that passes a tensor on another device (here
     the meta device, which holds no data) never reads it at the call: it is kept for the
     drain, which reports that it could not be read and stores NaN."""
-    reads = []
-    real_item = torch.Tensor.item
-
-    def counting_item(self):
-        reads.append(self.device.type)
-        return real_item(self)
-
-    monkeypatch.setattr(torch.Tensor, "item", counting_item)
     logger = hypertuner.Logger(flush_every=1000)
     for step in range(3):
         logger.log({"loss": torch.tensor(0.5)}, step)

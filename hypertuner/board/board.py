@@ -273,7 +273,7 @@ class Board(VBox):
                 resume = None if full else chart.sent[slot]
                 line, chart.sent[slot] = self._payload(series, chart, slot, source, resume)
                 payload[f"{index}/{slot}"] = line
-                spent += line["bytes"]
+                spent += sum(v.nbytes for v in line.values() if isinstance(v, memoryview))
                 chart.drawn[slot] = count
         if payload or full:
             self._rev += 1
@@ -401,7 +401,6 @@ class Board(VBox):
             "timed": timed,
             "created": created,
         }
-        line["bytes"] = sum(v.nbytes for v in line.values() if isinstance(v, memoryview))
         return line, held
 
     def _on_zoom(self, key: str) -> None:

@@ -150,8 +150,8 @@ def test_the_filter_narrows_the_charts_while_the_cell_runs(many):
 
 
 def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
-    """Collapsing grad_norm hides its 32 charts through later redraws; expanded again,
-    its charts show points logged while it was collapsed."""
+    """Collapsing grad_norm hides its 32 charts through later redraws, and they are not
+    drawn meanwhile; expanded again, they show points logged while collapsed."""
     title = many.board().locator(".ht-section[data-section='grad_norm']")
     title.click()
     board = many.wait_for(
@@ -160,10 +160,14 @@ def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
     )
     folded_at = many.last_step(board)
     before = board.chart("grad_norm/layer_00").raw
+    shown_before = board.chart("train/loss_0").raw
     board = many.wait_for(
         lambda b: many.last_step(b) > folded_at + 200, "training goes on 200 steps", timeout=120
     )
     assert board.section("grad_norm")["arrow"] == "▸" and board.shown_keys == KEYS[:32]
+    # Not drawn while collapsed: its line is as it was, 200 steps ago.
+    assert board.chart("grad_norm/layer_00").raw.d_hash == before.d_hash
+    assert board.chart("train/loss_0").raw.d_hash != shown_before.d_hash  # the others are
     many.assert_running("the collapsed section")
     title.click()
     board = many.wait_for(
