@@ -22,6 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("bench_keys.py", ["flush of new keys", "memory held per one-point key"]),
         ("bench_values.py", ["np.float32", "nested dict", "1 key per call", "per 10,000 values"]),
         ("bench_sweep.py", ["Overhead per trial", "checks should_stop", "never checks"]),
+        ("bench_browser.py", ["board built", "finish lag", "header lag", "every chart back"]),
     ],
 )
 def test_benchmark_runs_quick(script, lines, tmp_path):
