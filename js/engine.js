@@ -112,6 +112,54 @@ export function decode(packed) {
   };
 }
 
+/** A line of at most about `target` points for a chart that shows `target / 2`
+ *  pixels: the points split into `target / 2` runs of neighbours, each run kept as
+ *  its lowest and highest finite value (in the order logged), so no spike is lost,
+ *  and the first and last points kept, so the line starts and ends where the data
+ *  does. Returns the indices kept, or null when the line is short enough as it is. */
+export function thinned(y, target) {
+  const n = y.length;
+  const groups = Math.floor(target / 2);
+  if (groups < 2 || n <= 2 * groups) return null;
+  const kept = [0];
+  const keep = (i) => i > kept[kept.length - 1] && kept.push(i);
+  for (let j = 0; j < groups; j++) {
+    const start = Math.floor((j * n) / groups);
+    const end = Math.floor(((j + 1) * n) / groups);
+    let low = -1;
+    let high = -1;
+    for (let i = start; i < end; i++) {
+      const v = y[i];
+      if (!(v === v)) continue; // NaN
+      if (low < 0 || v < y[low]) low = i;
+      if (high < 0 || v > y[high]) high = i;
+    }
+    if (low < 0) keep(start); // all NaN: a gap stays a gap
+    else (keep(Math.min(low, high)), keep(Math.max(low, high)));
+  }
+  keep(n - 1);
+  return kept;
+}
+
+/** Every `stride`-th of the indices 0..n-1, and always the last one. */
+export function strided(n, target) {
+  if (target < 2 || n <= target) return null;
+  const stride = n / target;
+  const kept = [];
+  for (let k = 0; k < target - 1; k++) kept.push(Math.floor(k * stride));
+  kept.push(n - 1);
+  return kept;
+}
+
+/** `values` at `indices` (null: all of them), keeping a date axis's marker. */
+export function picked(values, indices) {
+  if (indices === null) return values;
+  const out = new values.constructor(indices.length);
+  for (let k = 0; k < indices.length; k++) out[k] = values[indices[k]];
+  if (values.type) out.type = values.type;
+  return out;
+}
+
 /** The values a log scale can draw: those <= 0 become NaN, a gap in the line. */
 export function positive(values) {
   const out = new Float64Array(values.length);
@@ -167,6 +215,11 @@ const PREFIX = "IPY_MODEL_";
 // and each render() a proxy of their own, so the proxy cannot be the key.
 const engines = new Map();
 
+// The most a frame spends drawing charts, in ms (bqplot then renders them).
+const FRAME_BUDGET = 12;
+// How near the viewport a chart is drawn: one viewport's height above and below.
+const SIGHT_MARGIN = "100% 0px";
+
 // A chart's bqplot models may arrive just after the engine's: look for 10 s at most.
 const RESOLVE_ATTEMPTS = 200;
 
@@ -208,6 +261,9 @@ class Engine {
     this.stale = new Set(); // charts not on show when their points came: drawn once shown
     this.dirty = new Set(); // charts with points not yet drawn: drawn at the next frame
     this.frame = 0;
+    this.drawnAt = new Map(); // chart -> when last drawn: the longest waiting go first
+    this.sights = new Map(); // per view: the charts in or near its viewport
+    this.widths = new Map(); // chart -> its width in px, where a view has measured it
     this.rev = -1;
     this.layouts = new Set(); // per view: shows and hides its charts and sections
     this.ready = this.resolveCharts();
@@ -236,9 +292,37 @@ class Engine {
     return this.matching;
   }
 
+  /** Whether chart `index` is in or near a view's viewport (any chart, before a view
+   *  has looked): a chart scrolled far away is not drawn until it comes near. */
+  inSight(index) {
+    if (!this.sights.size) return true;
+    for (const near of this.sights.values()) if (near.has(index)) return true;
+    return false;
+  }
+
+  /** A view saw chart `index` come near its viewport (or leave it), `width` px wide. */
+  sighted(view, index, near, width) {
+    const seen = this.sights.get(view) || new Set();
+    this.sights.set(view, seen);
+    if (width > 0) this.widths.set(index, width);
+    if (!near) return seen.delete(index);
+    seen.add(index);
+    if (this.stale.has(index)) this.later(index);
+  }
+
+  forget(view) {
+    this.sights.delete(view);
+  }
+
   relayout() {
     this.layouts.forEach((layout) => layout());
-    for (const index of [...this.stale]) if (this.onShow(index)) this.draw(index);
+    for (const index of [...this.stale]) if (this.onShow(index)) this.later(index);
+  }
+
+  /** Draw chart `index` at a coming frame. */
+  later(index) {
+    this.dirty.add(index);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.drawDirty());
   }
 
   async resolveCharts() {
@@ -256,16 +340,24 @@ class Engine {
     if (!data.full && data.rev !== undefined && data.rev <= this.rev) return;
     if (data.rev !== undefined) this.rev = data.rev;
     const touched = applyData(this.points, data);
-    for (const index of touched === null ? this.charts.keys() : touched) this.dirty.add(index);
     // Changes that arrive faster than the page draws are drawn together, once a frame.
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.drawDirty());
+    for (const index of touched === null ? this.charts.keys() : touched) this.later(index);
   }
 
+  /** Draw the charts changes touched, the longest waiting first, for at most
+   *  FRAME_BUDGET ms a frame: the rest wait for the next frames, so the page keeps
+   *  answering however many charts change at once. */
   drawDirty() {
     this.frame = 0;
-    const dirty = [...this.dirty];
-    this.dirty.clear();
-    dirty.forEach((index) => this.draw(index)); // only the charts the changes touched
+    const waiting = (index) => this.drawnAt.get(index) ?? -Infinity;
+    const dirty = [...this.dirty].sort((a, b) => waiting(a) - waiting(b));
+    const start = performance.now();
+    for (const index of dirty) {
+      if (performance.now() - start > FRAME_BUDGET) break;
+      this.dirty.delete(index);
+      this.draw(index);
+    }
+    if (this.dirty.size) this.frame = requestAnimationFrame(() => this.drawDirty());
   }
 
   xMode(index) {
@@ -295,7 +387,7 @@ class Engine {
   }
 
   drawAll() {
-    this.charts.forEach((_, index) => this.draw(index));
+    this.charts.forEach((_, index) => this.later(index));
   }
 
   /** Whether chart `index` is on its log y scale: log y is on, the chart is not a
@@ -309,11 +401,14 @@ class Engine {
   draw(index) {
     const chart = this.charts[index];
     if (!chart || !chart.lines) return;
-    if (!this.onShow(index)) {
+    if (!this.onShow(index) || !this.inSight(index)) {
       this.stale.add(index);
       return;
     }
     this.stale.delete(index);
+    this.drawnAt.set(index, performance.now());
+    // About two points per pixel of the chart's width: more only cost drawing time.
+    const target = 2 * (this.widths.get(index) || 0);
     const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
     // A log scale cannot place values <= 0 (its automatic domain turns NaN), so they
     // are masked while on it: leave it before they come back, join it once masked.
@@ -331,9 +426,10 @@ class Engine {
       const shown = this.shown(index, run);
       // Smoothing a true/false series would draw values it never had.
       const smoothing = weight > 0 && p.y.length > 2 && chart.kind !== "bool";
+      const kept = thinned(p.y, target);
       raw.set({
-        x: this.xValues(index, run, ""),
-        y: drawable(p.y),
+        x: picked(this.xValues(index, run, ""), kept),
+        y: drawable(picked(p.y, kept)),
         visible: shown,
         opacities: [smoothing ? 0.25 : 1],
         marker: p.y.length === 1 ? "circle" : null, // a line through one point draws nothing
@@ -341,12 +437,14 @@ class Engine {
       if (smoothing) {
         // Each mean stands for `size` points, so its weight is weight**size:
         // smoothing the means then follows smoothing every point.
-        const y = drawable(ema(p.my, Math.pow(weight, p.size)));
-        smooth.set({ x: this.xValues(index, run, "m"), y, visible: shown });
+        const means = strided(p.my.length, target);
+        const y = drawable(picked(ema(p.my, Math.pow(weight, p.size)), means));
+        smooth.set({ x: picked(this.xValues(index, run, "m"), means), y, visible: shown });
       } else {
         smooth.set({ visible: false });
       }
-      if (!note && p.total > p.y.length) note = `${formatNumber(p.window)} pts, ${formatNumber(p.y.length)} drawn`;
+      const drawn = kept === null ? p.y.length : kept.length;
+      if (!note && p.total > drawn) note = `${formatNumber(p.window)} pts, ${formatNumber(drawn)} drawn`;
     });
     const key = chart.figure.get("title").split("  ·  ")[0];
     chart.figure.set("title", note ? `${key}  ·  ${note}` : key);
@@ -521,17 +619,46 @@ const ATTACH_FRAMES = 600;
  *  sections say, and collapses a section when its title is clicked. */
 function sections(model, el) {
   const board = () => el.closest(".ht-board");
+  const engine = engines.get(model.get("uid"));
+  const view = {}; // this view's key in the engine's sights
+  const indexOf = (figure) => {
+    const name = [...figure.classList].find((c) => c.startsWith("ht-i-"));
+    return name === undefined ? undefined : +name.slice(5);
+  };
+  // Which charts are in or near the part of the page the notebook scrolls: only
+  // those are drawn. The margin counts only around the observer's root, so the root
+  // is the board's scrolling ancestor (JupyterLab's notebook panel), not the window.
+  let sight = null;
+  let sightRoot;
+  let watched = new WeakSet();
+  const watch = (root) => {
+    if (!engine || typeof IntersectionObserver !== "function") return;
+    const scroller = scrollerOf(root);
+    if (sight && scroller === sightRoot) return;
+    if (sight) (sight.disconnect(), engine.forget(view));
+    const seen = (entries) => {
+      for (const entry of entries) {
+        const index = indexOf(entry.target);
+        if (index !== undefined) engine.sighted(view, index, entry.isIntersecting, entry.boundingClientRect.width);
+      }
+    };
+    sight = new IntersectionObserver(seen, { root: scroller, rootMargin: SIGHT_MARGIN });
+    sightRoot = scroller;
+    watched = new WeakSet();
+  };
   const apply = () => {
     const root = board();
     if (!root) return;
+    watch(root);
     const keys = model.get("chart_keys") || [];
     const collapsed = model.get("collapsed") || [];
     const matcher = keyMatcher(model.get("key_filter"));
     for (const figure of root.querySelectorAll(".ht-chart")) {
       if (figure.closest(".ht-board") !== root) continue; // another board inside this one
-      const name = [...figure.classList].find((c) => c.startsWith("ht-i-"));
-      const key = name === undefined ? undefined : keys[+name.slice(5)];
+      const index = indexOf(figure);
+      const key = index === undefined ? undefined : keys[index];
       if (key !== undefined) figure.classList.toggle("ht-gone", !matcher.test(key));
+      if (sight && !watched.has(figure)) (watched.add(figure), sight.observe(figure));
     }
     const total = new Map();
     const matching = new Map();
@@ -585,15 +712,26 @@ function sections(model, el) {
     if (++frames < ATTACH_FRAMES) waiting = requestAnimationFrame(attach);
   };
   attach();
-  const engine = engines.get(model.get("uid"));
   // At once, not at the next frame: the engine draws the charts shown by it next.
   if (engine) engine.layouts.add(apply);
   return () => {
     page.removeEventListener("click", onClick);
     watcher.disconnect();
+    if (sight) sight.disconnect();
     cancelAnimationFrame(waiting);
-    if (engine) engine.layouts.delete(apply);
+    if (engine) (engine.layouts.delete(apply), engine.forget(view));
   };
+}
+
+/** The nearest ancestor of `el` that scrolls its content (JupyterLab's notebook
+ *  panel), or null (the window). Boxes that could scroll but hold all their content
+ *  (ipywidgets' boxes are overflow: auto) are passed over. */
+function scrollerOf(el) {
+  for (let node = el.parentElement; node && node !== el.ownerDocument.body; node = node.parentElement) {
+    const { overflowY } = getComputedStyle(node);
+    if ((overflowY === "auto" || overflowY === "scroll") && node.scrollHeight > node.clientHeight + 1) return node;
+  }
+  return null;
 }
 
 // The value under the cursor: read off the drawn points nearest the mouse's x.

@@ -1,7 +1,7 @@
 // Tests of the pure helpers of engine.js, run with `node --test js/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyData, decode, ema, formatNumber, keyMatcher, nearest, sectionOf } from "./engine.js";
+import { applyData, decode, ema, formatNumber, keyMatcher, nearest, picked, sectionOf, strided, thinned } from "./engine.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -120,4 +120,38 @@ test("applyData keeps what a line held before its `from` and replaces the rest",
   // A line sent whole (after its buckets merged) replaces everything.
   applyData(points, { rev: 3, lines: { "0/0": { x: f32(0, 4), y: f32(5, 10), mx: f32(4), my: f32(7), wide: [] } } });
   assert.deepEqual([...points[0][0].x], [0, 4]);
+});
+
+test("thinned keeps each run's lowest and highest value, in order, and both ends", () => {
+  const y = Float32Array.from({ length: 1000 }, (_, i) => (i === 637 ? 50 : Math.sin(i / 40)));
+  const kept = thinned(y, 100);
+  assert.ok(kept.length <= 102 && kept.length >= 50, `${kept.length} points`);
+  assert.ok(kept.includes(637)); // the spike
+  assert.equal(kept[0], 0); // the line starts and ends where the data does
+  assert.equal(kept[kept.length - 1], 999);
+  for (let k = 1; k < kept.length; k++) assert.ok(kept[k] > kept[k - 1]); // in the order logged
+  const line = picked(y, kept);
+  assert.equal(Math.max(...line), 50);
+  assert.ok(Math.abs(Math.min(...line) - Math.min(...y)) < 1e-6);
+});
+
+test("thinned leaves a short line alone, skips NaN and keeps an all-NaN run as a gap", () => {
+  assert.equal(thinned(Float32Array.from([1, 2, 3]), 100), null);
+  assert.equal(thinned(Float32Array.from({ length: 500 }, (_, i) => i), 0), null); // width unknown
+  const y = Float32Array.from({ length: 40 }, (_, i) => (i < 10 ? NaN : i === 25 ? NaN : i));
+  const kept = thinned(y, 8); // 4 runs of 10
+  assert.deepEqual(kept, [0, 10, 19, 20, 29, 30, 39]);
+  assert.ok(Number.isNaN(y[kept[0]]));
+});
+
+test("strided keeps the last point, and picked keeps a date axis's marker", () => {
+  const kept = strided(10, 4);
+  assert.deepEqual(kept, [0, 2, 5, 9]);
+  assert.equal(strided(3, 4), null);
+  const dates = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  dates.type = "date";
+  const out = picked(dates, kept);
+  assert.deepEqual([...out], [1, 3, 6, 10]);
+  assert.equal(out.type, "date");
+  assert.equal(picked(dates, null), dates);
 });

@@ -12,6 +12,9 @@ figure per numeric key (``.ht-chart.ht-i-<index>``) and tables of text keys
   order: the raw line, then the smoothed one. A hidden mark has ``display: none`` on
   the curve's parent ``<g>``. The path is ``M x,y L x,y ...``: one vertex per point.
 - ``rect.plotarea_events``: the plot area; its width is where the x range ends.
+
+A chart scrolled far out of the window is not drawn until it comes near, so a test
+reads a chart's line after bringing it into view (``in_view``), as a person would.
 """
 
 from __future__ import annotations
@@ -64,12 +67,28 @@ _SNAPSHOT_JS = """
       return [tick.textContent, at ? +at[1] : null, at ? +at[2] : null];
     }),
   });
+  // In view: some of it inside the window and inside every ancestor that scrolls.
+  const inView = (el) => {
+    const box = el.getBoundingClientRect();
+    let top = Math.max(box.top, 0);
+    let bottom = Math.min(box.bottom, innerHeight);
+    const page = document.body;  // its overflow is the window's: it clips nothing itself
+    for (let node = el.parentElement; node && node !== page; node = node.parentElement) {
+      const overflow = getComputedStyle(node).overflowY;
+      if (overflow !== 'auto' && overflow !== 'scroll' && overflow !== 'hidden') continue;
+      const clip = node.getBoundingClientRect();
+      top = Math.max(top, clip.top);
+      bottom = Math.min(bottom, clip.bottom);
+    }
+    return box.height > 0 && bottom > top;
+  };
   const chart = (figure) => {
     const area = figure.querySelector('rect.plotarea_events');
     const readout = figure.querySelector('.ht-readout');
     return {
       index: +[...figure.classList].find((c) => c.startsWith('ht-i-')).slice(5),
       on_show: figure.getClientRects().length > 0,  // neither it nor its section hidden
+      in_view: inView(figure),
       title: (figure.querySelector('text.mainheading') || {}).textContent || '',
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
@@ -144,6 +163,7 @@ class Chart:
 
     index: int
     on_show: bool  # laid out on the page: not filtered out, its section not collapsed
+    in_view: bool  # some of it inside the window: charts far from it are not drawn
     title: str
     width: float  # plot area, pixels
     height: float
@@ -217,6 +237,33 @@ class Board:
         raise LookupError(f"no text table {key!r}; tables: {[t['key'] for t in self.tables]}")
 
 
+# Scrolls an element into the notebook's view unless all of it is in view already
+# (or, taller than the view, its top is).
+_LOOK_AT_JS = """
+(el) => {
+  const scrolls = (node) => ['auto', 'scroll'].includes(getComputedStyle(node).overflowY)
+    && node.scrollHeight > node.clientHeight + 1;
+  let scroller = el.parentElement;
+  while (scroller && scroller !== document.body && !scrolls(scroller)) {
+    scroller = scroller.parentElement;
+  }
+  if (scroller === document.body) scroller = null;
+  const view = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: innerHeight };
+  const box = el.getBoundingClientRect();
+  if (box.height <= view.bottom - view.top) {
+    if (box.top < view.top || box.bottom > view.bottom) el.scrollIntoView({ block: "nearest" });
+  } else if (box.top < view.top || box.top > view.bottom - 50) {
+    el.scrollIntoView({ block: "start" });
+  }
+}
+"""
+
+
+def look_at(locator) -> None:
+    """Scroll the element into the notebook's view, as a person would to read it."""
+    locator.evaluate(_LOOK_AT_JS)
+
+
 def snapshot(board_locator) -> Board:
     """The state of the board element ``board_locator`` points at."""
     raw = board_locator.evaluate(_SNAPSHOT_JS)
@@ -224,6 +271,7 @@ def snapshot(board_locator) -> Board:
         Chart(
             index=c["index"],
             on_show=c["on_show"],
+            in_view=c["in_view"],
             title=c["title"],
             width=c["width"],
             height=c["height"],

@@ -72,6 +72,10 @@ class ManyKeys:
                 raise AssertionError(f"timed out after {timeout:.0f} s until {what}: {last}")
             self.page.wait_for_timeout(100)
 
+    def look_at(self, key: str) -> None:
+        """Scroll the chart of ``key`` into the window: only charts near it are drawn."""
+        self.board().locator(f".ht-chart.ht-i-{KEYS.index(key)}").scroll_into_view_if_needed()
+
     def assert_running(self, doing: str) -> None:
         prompts = lab.prompts(self.page)
         assert prompts[0] == "*", f"the cell finished before {doing} (prompts {prompts})"
@@ -152,6 +156,8 @@ def test_the_filter_narrows_the_charts_while_the_cell_runs(many):
 def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
     """Collapsing grad_norm hides its 32 charts through later redraws, and they are not
     drawn meanwhile; expanded again, they show points logged while collapsed."""
+    many.look_at("grad_norm/layer_00")
+    many.wait_for(lambda b: b.chart("grad_norm/layer_00").raw.points >= 2, "layer_00 is drawn")
     title = many.board().locator(".ht-section[data-section='grad_norm']")
     title.click()
     board = many.wait_for(
@@ -160,16 +166,24 @@ def test_a_collapsed_section_stays_collapsed_and_catches_up_when_expanded(many):
     )
     folded_at = many.last_step(board)
     before = board.chart("grad_norm/layer_00").raw
-    shown_before = board.chart("train/loss_0").raw
+    in_view = KEYS[31]  # the last val/ chart, now just above the collapsed section
+    many.look_at(in_view)
+    shown_before = many.wait_for(lambda b: b.chart(in_view).in_view, f"{in_view} is in view")
+    shown_before = shown_before.chart(in_view).raw
     board = many.wait_for(
-        lambda b: many.last_step(b) > folded_at + 200, "training goes on 200 steps", timeout=120
+        lambda b: (
+            many.last_step(b) > folded_at + 200
+            and b.chart(in_view).raw.d_hash != shown_before.d_hash  # the others in view are
+        ),
+        f"training goes on 200 steps and {in_view} is redrawn",
+        timeout=120,
     )
     assert board.section("grad_norm")["arrow"] == "▸" and board.shown_keys == KEYS[:32]
     # Not drawn while collapsed: its line is as it was, 200 steps ago.
     assert board.chart("grad_norm/layer_00").raw.d_hash == before.d_hash
-    assert board.chart("train/loss_0").raw.d_hash != shown_before.d_hash  # the others are
     many.assert_running("the collapsed section")
     title.click()
+    many.look_at("grad_norm/layer_00")
     board = many.wait_for(
         lambda b: (
             b.shown_keys == KEYS and b.chart("grad_norm/layer_00").raw.d_hash != before.d_hash
@@ -190,16 +204,26 @@ def test_a_page_reloaded_while_the_cell_runs_shows_every_chart_growing(many):
     many.page.wait_for_selector(".lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000)
     many.page.reload(wait_until="domcontentloaded")
     many.page.wait_for_selector(lab.CELL, timeout=90_000)
+    many.wait_for(lambda b: len(b.charts) == len(KEYS), "the reloaded page has the board")
+    many.look_at(KEYS[0])
     board = many.wait_for(
         lambda b: (
             len(b.charts) == len(KEYS)
-            and all(chart.raw.points >= 2 for chart in b.charts if chart.on_show)
+            and any(chart.in_view for chart in b.charts)
+            and all(chart.raw.points >= 2 for chart in b.charts if chart.in_view)
             and many.last_step(b) > before
         ),
-        "the reloaded page shows every chart with its line",
+        "the reloaded page shows every chart in view with its line",
         timeout=120,
     )
     assert board.key_count == "64 charts" and "running" in board.header
+    # The charts further down are drawn as they come into view.
+    last = KEYS[-1]
+    many.look_at(last)
+    board = many.wait_for(
+        lambda b: b.chart(last).in_view and b.chart(last).raw.points >= 2,
+        f"{last}, scrolled to, shows its line",
+    )
     reloaded_at = many.last_step(board)
     board = many.wait_for(
         lambda b: many.last_step(b) > reloaded_at + 100, "the board still grows", timeout=60

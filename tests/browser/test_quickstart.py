@@ -30,7 +30,7 @@ from pathlib import Path
 
 import lab
 import pytest
-from board_dom import Board, log_spaced, snapshot, x_pixel_to_value
+from board_dom import Board, log_spaced, look_at, snapshot, x_pixel_to_value
 
 import hypertuner
 from hypertuner.logger import REDRAW_EVERY
@@ -106,7 +106,9 @@ class QuickstartRun:
         return self.board().locator(f".ht-controls [data-testid='{testid}']")
 
     def snapshot(self, cell: int | None = None) -> Board:
-        return snapshot(self.board(cell))
+        board = self.board(cell)
+        look_at(board)  # a board far out of the window is not drawn
+        return snapshot(board)
 
     def wait_for(
         self,
