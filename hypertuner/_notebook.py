@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["ipython", "in_notebook"]
+__all__ = ["cell_id", "in_notebook", "ipython"]
 
 
 def ipython() -> Any:
@@ -26,3 +26,15 @@ def in_notebook() -> bool:
     """
     shell = ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def cell_id() -> str | None:
+    """The id of the notebook cell running now (JupyterLab and Notebook 7 send one), or None."""
+    kernel = getattr(ipython(), "kernel", None)
+    try:
+        parent = kernel.get_parent("shell") if kernel is not None else None
+    except Exception:  # noqa: BLE001 - an older kernel without channels
+        parent = getattr(kernel, "_parent_header", None)
+    metadata = parent.get("metadata") if isinstance(parent, dict) else None
+    found = metadata.get("cellId") if isinstance(metadata, dict) else None
+    return found if isinstance(found, str) and found else None

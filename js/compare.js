@@ -140,46 +140,84 @@ function columnsOf(model) {
   ];
 }
 
-function table(model, state, redraw) {
-  const rows = sortRows(filterRows(model.get("rows") || [], state.query), state.sort, state.descending);
-  const selected = new Set(model.get("selected") || []);
-  const columns = columnsOf(model);
-  const head = element("tr", {}, [
-    element("th", { textContent: "" }),
-    ...columns.map(([key, label]) => {
-      const arrow = state.sort === key ? (state.descending ? " ▼" : " ▲") : "";
-      const th = element("th", { textContent: label + arrow, title: `sort by ${label}`, "data-column": key });
-      if (label.endsWith("•")) th.className = "ht-varying";
-      th.addEventListener("click", () => {
-        state.descending = state.sort === key ? !state.descending : false;
-        state.sort = key;
-        redraw();
-      });
-      return th;
-    }),
-  ]);
-  const body = rows.map((row) => {
-    const box = element("input", { type: "checkbox", checked: selected.has(row.name), "data-testid": `select-${row.name}` });
+/** The runs table, kept from one redraw to the next: its rows are updated in place
+ *  (a follow tick every second must not close what a person has open, or move
+ *  the row under their pointer), and rebuilt only when the columns change. */
+function runsTable(model, state, redraw, onTick) {
+  const head = element("thead");
+  const body = element("tbody");
+  const node = element("table", { className: "ht-runs" }, [head, body]);
+  const rows = new Map(); // run name -> { tr, box, cells }
+  let heading = "";
+
+  function headRow(columns) {
+    const key = JSON.stringify([columns, state.sort, state.descending]);
+    if (key === heading) return;
+    heading = key;
+    rows.clear(); // the cells follow the columns
+    body.replaceChildren();
+    head.replaceChildren(
+      element("tr", {}, [
+        element("th", { textContent: "" }),
+        ...columns.map(([column, label]) => {
+          const arrow = state.sort === column ? (state.descending ? " ▼" : " ▲") : "";
+          const th = element("th", { textContent: label + arrow, title: `sort by ${label}`, "data-column": column });
+          if (label.endsWith("•")) th.className = "ht-varying";
+          th.addEventListener("click", () => {
+            state.descending = state.sort === column ? !state.descending : false;
+            state.sort = column;
+            redraw();
+          });
+          return th;
+        }),
+      ])
+    );
+  }
+
+  function rowOf(row, columns) {
+    let entry = rows.get(row.name);
+    if (entry) return entry;
+    const box = element("input", { type: "checkbox", "data-testid": `select-${row.name}` });
     box.addEventListener("change", () => {
       const now = new Set(model.get("selected") || []);
       box.checked ? now.add(row.name) : now.delete(row.name);
-      model.set("selected", (model.get("rows") || []).map((r) => r.name).filter((n) => now.has(n)));
-      model.save_changes();
+      onTick((model.get("rows") || []).map((r) => r.name).filter((n) => now.has(n)));
     });
     const swatch = element("span", { className: "ht-swatch" });
-    swatch.style.background = row.color;
-    return element("tr", { "data-run": row.name }, [
-      element("td", {}, [box, swatch]),
-      ...columns.map(([key]) => {
-        let value = cell(row, key);
-        if (key === "started") value = new Date(value * 1000).toLocaleString();
-        else if (key === "duration") value = duration(value);
-        else value = formatValue(value);
-        return element("td", { textContent: value, className: key === "status" ? `ht-${row.status}` : "" });
-      }),
-    ]);
-  });
-  return element("table", { className: "ht-runs" }, [element("thead", {}, [head]), element("tbody", {}, body)]);
+    const cells = columns.map(() => element("td"));
+    entry = { tr: element("tr", { "data-run": row.name }, [element("td", {}, [box, swatch]), ...cells]), box, swatch, cells };
+    rows.set(row.name, entry);
+    return entry;
+  }
+
+  /** Fill the table with these rows, touching only what changed. */
+  function update(shownRows, columns, selected, now) {
+    headRow(columns);
+    const keep = new Set(shownRows.map((row) => row.name));
+    for (const [name, entry] of rows) if (!keep.has(name)) entry.tr.remove(); // kept for later
+    shownRows.forEach((row, position) => {
+      const entry = rowOf(row, columns);
+      if (entry.box.checked !== selected.has(row.name)) entry.box.checked = selected.has(row.name);
+      if (entry.swatch.style.background !== row.color) entry.swatch.style.background = row.color;
+      columns.forEach(([column], k) => {
+        const td = entry.cells[k];
+        const text = shownCell(row, column, now);
+        if (td.textContent !== text) td.textContent = text;
+        const className = column === "status" ? `ht-${row.status}` : "";
+        if (td.className !== className) td.className = className;
+      });
+      if (body.children[position] !== entry.tr) body.insertBefore(entry.tr, body.children[position] || null);
+    });
+  }
+  return { node, update };
+}
+
+/** A cell's text. A running run's duration counts on in the browser, from its start. */
+function shownCell(row, column, now) {
+  const value = cell(row, column);
+  if (column === "started") return new Date(value * 1000).toLocaleString();
+  if (column === "duration") return duration(row.status === "running" ? now - row.started : value);
+  return formatValue(value);
 }
 
 function scatter(model, state, rows) {
@@ -254,6 +292,16 @@ function parallel(model, state, rows) {
   return svg("svg", { width, height, class: "ht-parallel", "data-testid": "parallel" }, [...lines, ...children]);
 }
 
+/** Replace a select's options only when they change: rebuilding them closes it. */
+function setOptions(select, values, chosen) {
+  const key = JSON.stringify(values);
+  if (select.dataset.options !== key) {
+    select.dataset.options = key;
+    select.replaceChildren(...values.map((v) => element("option", { value: v, textContent: v })));
+  }
+  if (select.value !== chosen) select.value = chosen;
+}
+
 function render({ model, el }) {
   const state = { query: "", sort: "started", descending: false, param: "", stat: "last" };
   const filter = element("input", { type: "search", placeholder: "filter: text or lr=0.01", "data-testid": "filter" });
@@ -262,28 +310,72 @@ function render({ model, el }) {
   const statPick = element("select", { "data-testid": "stat" }, ["last", "min", "max"].map((s) => element("option", { value: s, textContent: s })));
   const tableBox = element("div", { className: "ht-table-box" });
   const views = element("div", { className: "ht-views" });
+  // The overlay's engine: the runs unticked or filtered out are masked there, in the
+  // browser, so the overlay follows at once even while the kernel is busy.
+  let engine = null;
+  const ref = model.get("engine");
+  if (typeof ref === "string" && ref.startsWith("IPY_MODEL_")) {
+    model.widget_manager.get_model(ref.slice(10)).then((found) => {
+      engine = found;
+      engine.on("change:names change:masked", mask);
+      mask();
+    }, () => {});
+  }
+
+  function mask() {
+    if (!engine) return;
+    const selected = new Set(model.get("selected") || []);
+    const wanted = new Set(filterRows(model.get("rows") || [], state.query).filter((r) => selected.has(r.name)).map((r) => r.name));
+    const masked = (engine.get("names") || []).filter((name) => !wanted.has(name));
+    if (JSON.stringify(masked) === JSON.stringify(engine.get("masked") || [])) return;
+    engine.set("masked", masked);
+    engine.save_changes();
+  }
+
+  const onTick = (selected) => {
+    model.set("selected", selected);
+    model.save_changes();
+  };
+  const runs = runsTable(model, state, () => redraw(), onTick);
+  tableBox.append(runs.node);
+
+  function fillTable(rows) {
+    const selected = new Set(model.get("selected") || []);
+    runs.update(sortRows(rows, state.sort, state.descending), columnsOf(model), selected, Date.now() / 1000);
+  }
 
   function redraw() {
     const params = model.get("params") || [];
     const metrics = model.get("metrics") || [];
     if (!params.includes(state.param)) state.param = (model.get("varying") || [])[0] || params[0] || "";
-    paramPick.replaceChildren(...params.map((p) => element("option", { value: p, textContent: p, selected: p === state.param })));
-    metricPick.replaceChildren(...metrics.map((m) => element("option", { value: m, textContent: m, selected: m === model.get("metric") })));
-    tableBox.replaceChildren(table(model, state, redraw));
+    setOptions(paramPick, params, state.param);
+    setOptions(metricPick, metrics, model.get("metric") || "");
     const rows = filterRows(model.get("rows") || [], state.query);
+    fillTable(rows);
     views.replaceChildren(...(model.get("metric") && state.param ? [scatter(model, state, rows), parallel(model, state, rows)] : []));
+    mask();
   }
   filter.addEventListener("input", () => ((state.query = filter.value), redraw()));
   paramPick.addEventListener("change", () => ((state.param = paramPick.value), redraw()));
   statPick.addEventListener("change", () => ((state.stat = statPick.value), redraw()));
   metricPick.addEventListener("change", () => (model.set("metric", metricPick.value), model.save_changes()));
   model.on("change:rows change:selected change:metric change:params change:metrics change:varying", redraw);
+  // Running runs' durations count on between the kernel's updates.
+  const ticking = setInterval(() => {
+    const rows = model.get("rows") || [];
+    if (rows.some((row) => row.status === "running")) fillTable(filterRows(rows, state.query));
+  }, 1000);
   el.append(
     element("div", { className: "ht-compare-bar" }, [filter, element("label", {}, ["metric ", metricPick, statPick]), element("label", {}, ["against ", paramPick])]),
     tableBox,
     views
   );
   redraw();
+  return () => {
+    clearInterval(ticking);
+    model.off("change:rows change:selected change:metric change:params change:metrics change:varying", redraw);
+    if (engine) engine.off("change:names change:masked", mask);
+  };
 }
 
 export default { render };

@@ -217,8 +217,8 @@ const engines = new Map();
 
 // The most a frame spends drawing charts, in ms (bqplot then renders them).
 const FRAME_BUDGET = 12;
-// How near the viewport a chart is drawn: one viewport's height above and below.
-const SIGHT_MARGIN = "100% 0px";
+// How near the view a chart is drawn: a quarter of the view's height above and below.
+const SIGHT_MARGIN = "25% 0px";
 
 // A chart's bqplot models may arrive just after the engine's: look for 10 s at most.
 const RESOLVE_ATTEMPTS = 200;
@@ -270,7 +270,9 @@ class Engine {
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
     model.on("change:data", () => this.ready.then(() => this.receive()));
     // draw() also moves a chart between its linear and log y scales.
-    model.on("change:smoothing change:hidden change:names change:log_y", () => this.ready.then(() => this.drawAll()));
+    model.on("change:smoothing change:hidden change:masked change:names change:log_y", () =>
+      this.ready.then(() => this.drawAll())
+    );
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
     model.on("change:key_filter change:collapsed change:chart_keys", () => this.relayout());
@@ -380,6 +382,13 @@ class Engine {
     return dates;
   }
 
+  /** Whether run `run` of an overlay is left out (a comparison's unticked or
+   *  filtered-out run): drawn as no line at all, and not in the legend. */
+  masked(run) {
+    if (this.model.get("toggle_by") !== "run") return false;
+    return (this.model.get("masked") || []).includes((this.model.get("names") || [])[run]);
+  }
+
   shown(index, run) {
     const names = this.model.get("names") || [];
     const name = this.model.get("toggle_by") === "run" ? names[run] : names[index];
@@ -418,7 +427,8 @@ class Engine {
     let note = "";
     chart.lines.forEach(({ raw, smooth }, run) => {
       const p = (this.points[index] || [])[run];
-      if (!p) {
+      if (!p || this.masked(run)) {
+        // No data at all, not just hidden: a hidden line still stretches the y range.
         raw.set({ x: new Float64Array(0), y: new Float32Array(0) });
         smooth.set({ visible: false });
         return;
@@ -576,8 +586,10 @@ function controls(model) {
     const hidden = model.get("hidden") || [];
     const colors = model.get("colors") || [];
     const byRun = model.get("toggle_by") === "run";
+    const masked = new Set(model.get("masked") || []);
     toggles.replaceChildren(
-      ...(byRun ? model.get("names") || [] : []).map((key, i) => {
+      ...(byRun ? model.get("names") || [] : []).flatMap((key, i) => {
+        if (masked.has(key)) return [];
         const button = element("button", {
           className: hidden.includes(key) ? "ht-off" : "",
           title: `show or hide ${key}`,
@@ -590,12 +602,12 @@ function controls(model) {
           model.set("hidden", now.includes(key) ? now.filter((k) => k !== key) : [...now, key]);
           save();
         });
-        return button;
+        return [button];
       })
     );
   }
   model.on(
-    "change:smoothing change:log_y change:x_mode change:hidden change:names change:colors " +
+    "change:smoothing change:log_y change:x_mode change:hidden change:masked change:names change:colors " +
       "change:key_filter change:chart_keys change:toggle_by",
     sync
   );

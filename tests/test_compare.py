@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+import time
+
 import ipywidgets.comm
 import pytest
 from test_board import RecordingComm
 
 import hypertuner
+
+# The module (hypertuner.board.compare is also the name of the function it exports).
+compare = importlib.import_module("hypertuner.board.compare")
 
 
 @pytest.fixture(autouse=True)
@@ -52,9 +59,70 @@ def test_selection_overlays_runs_in_their_swatch_colours(tmp_path):
     chart = view._board._charts["val/loss"]
     assert [raw.colors[0] for raw, _ in chart.lines] == list(rows.values())
     view._table.selected = [list(rows)[1]]
-    assert [raw.colors[0] for raw, _ in chart.lines] == [list(rows.values())[1]]
-    assert view._board._engine.names == [list(rows)[1]]
+    # The unticked runs keep their lines, masked: ticking them again shows them at once,
+    # in the browser, without waiting for the kernel.
+    assert [raw.colors[0] for raw, _ in chart.lines] == list(rows.values())
+    assert view._board.engine.names == list(rows)
+    assert view._board.engine.masked == [list(rows)[0], list(rows)[2]]
     view.close()
+
+
+def test_a_run_beyond_the_held_ones_gets_its_lines_when_ticked(tmp_path, monkeypatch):
+    """The overlay holds lines for the selected and the latest HELD runs; ticking an
+    older one adds its lines, in its swatch colour."""
+    monkeypatch.setattr(compare, "HELD", 2)
+    monkeypatch.setattr(compare, "OVERLAID", 1)
+    sweep(tmp_path, rates=(0.1, 0.03, 0.01, 0.003))
+    view = hypertuner.compare(tmp_path, follow=False)
+    names = [row["name"] for row in view._table.rows]
+    colors = {row["name"]: row["color"] for row in view._table.rows}
+    assert view._table.selected == names[-1:]
+    assert view._board.engine.names == names[-2:]
+    assert view._board.engine.masked == names[-2:-1]
+    view._table.selected = [names[0], names[-1]]
+    assert view._board.engine.names == [names[0], *names[-2:]]
+    assert view._board.engine.masked == names[-2:-1]
+    chart = view._board.chart("val/loss")
+    shown = view._board.engine.names
+    assert [raw.colors[0] for raw, _ in chart.lines] == [colors[name] for name in shown]
+    view.close()
+
+
+def test_summaries_are_computed_again_only_for_runs_with_new_points(tmp_path, monkeypatch):
+    """A follow tick recomputes the last/min/max of the runs that grew, not of every run."""
+    sweep(tmp_path, rates=(0.1, 0.03))
+    live = hypertuner.Logger(dir=tmp_path, name="live", flush_every=1000)
+    live.log({"val/loss": 1.0}, 0)
+    live.flush()
+    view = hypertuner.compare(tmp_path, follow=False)
+    summarised = []
+    real = compare._metrics
+    monkeypatch.setattr(compare, "_metrics", lambda run: summarised.append(run.name) or real(run))
+    view.refresh()
+    assert summarised == []
+    live.log({"val/loss": 0.25}, 1)
+    live.flush()
+    view.refresh()
+    assert summarised == ["live"]
+    row = next(row for row in view._table.rows if row["name"] == "live")
+    assert row["metrics"]["val/loss"] == {"last": 0.25, "min": 0.25, "max": 1.0}
+    live.close()
+    view.close()
+
+
+def test_showing_the_folder_again_stops_the_follower_left_behind(tmp_path):
+    """Re-running a compare cell leaves one follower thread, not one per run of the cell."""
+    sweep(tmp_path, rates=(0.1,))
+    first = hypertuner.compare(tmp_path, follow=True, interval=0.05)
+    second = hypertuner.compare(tmp_path, follow=True, interval=0.05)
+    assert first._stop.is_set() and not second._stop.is_set()
+    alive = lambda: [t for t in threading.enumerate() if t.name == "hypertuner-compare"]  # noqa: E731
+    deadline = time.monotonic() + 10
+    while len(alive()) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(alive()) == 1
+    second.close()
+    first.close()
 
 
 def test_refresh_follows_new_points_and_new_runs(tmp_path):

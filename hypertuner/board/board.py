@@ -215,6 +215,11 @@ class Board(VBox):
         return f"<hypertuner Board of {names}: {len(self._charts)} charts>"
 
     @property
+    def sources(self) -> list[Any]:
+        """The runs (or loggers) drawn, in line order."""
+        return list(self._sources)
+
+    @property
     def engine(self) -> Any:
         """The browser-side engine widget (its ``log_y`` and ``x_mode`` are the controls)."""
         return self._engine

@@ -14,23 +14,35 @@ import math
 import threading
 import time
 import warnings
+import weakref
+from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
-from ipywidgets import HTML, VBox
+from ipywidgets import HTML, VBox, widget_serialization
 
+from .._notebook import cell_id
 from .._resources import resource
 from ..errors import HypertunerWarning
 from ..run import Run
 from ..runinfo import STATUSES
 from ..runlist import duration, flat_params, runs
 from .board import STATUS_COLOURS, Board, color
+from .engine import Engine
 
 __all__ = ["Compare", "RunsTable"]
 
 # Runs overlaid when the view opens, and new runs join while fewer are selected.
 OVERLAID = 8
+# Runs the overlay holds lines for: the selected ones and the latest others, so
+# that ticking one of them shows it at once (the browser unmasks it), even while the
+# kernel is busy in another cell. Others are drawn once the kernel gets to them.
+HELD = 16
+
+# The comparison following each folder, per notebook cell: running the cell again
+# stops the follower it left behind.
+_followers: dict[str, weakref.ref[Compare]] = {}
 
 _ESM = resource("compare.js")
 
@@ -65,6 +77,8 @@ class RunsTable(anywidget.AnyWidget):
     metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     metric = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # The overlay's engine: the browser masks the runs unticked or filtered out there.
+    engine = traitlets.Instance(Engine, allow_none=True).tag(sync=True, **widget_serialization)
 
     def __repr__(self) -> str:
         return f"<hypertuner RunsTable: {len(self.rows)} runs>"
@@ -75,12 +89,16 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _row(run: Run, color: str, now: float) -> dict[str, Any]:
-    metrics = {
+def _metrics(run: Run) -> dict[str, dict[str, float | None]]:
+    """Each numeric key's last, min and max."""
+    return {
         key: dict(zip(("last", "min", "max"), map(_finite, series.stats())))
         for key, series in run.items()
         if series.kind == "number" and len(series)
     }
+
+
+def _row(run: Run, color: str, now: float, metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": run.name,
         "status": run.status,
@@ -110,9 +128,10 @@ class Compare(VBox):
         self._runs = runs(dir)
         self._colors: dict[str, str] = {}
         self._lock = threading.RLock()
+        self._summaries: dict[str, tuple[tuple[int, str], dict[str, Any]]] = {}
         self._header = HTML()
-        self._table = RunsTable()
         self._board = Board([], toggle_by="run")
+        self._table = RunsTable(engine=self._board.engine)
         super().__init__([self._header, self._table, self._board])
         self.add_class("ht-compare")
         self._table.observe(self._on_select, ["selected"])
@@ -122,6 +141,7 @@ class Compare(VBox):
         self._table.selected = [run.name for run in self._runs[-OVERLAID:]]
         self._interval = interval
         if follow:
+            self._replace_follower()
             threading.Thread(target=self._follow, name="hypertuner-compare", daemon=True).start()
 
     def __repr__(self) -> str:
@@ -142,11 +162,29 @@ class Compare(VBox):
         """The colour of a run, its table swatch and its lines: fixed once given."""
         return self._colors.setdefault(name, color(len(self._colors)))
 
+    def _replace_follower(self) -> None:
+        """Stop the follower this cell (or, outside a notebook, this folder) left behind."""
+        where = cell_id() or str(Path(self._runs._dir).resolve())
+        previous = _followers.get(where)
+        before = previous() if previous is not None else None
+        if before is not None and before is not self:
+            before._stop.set()
+        _followers[where] = weakref.ref(self)
+
+    def _summary(self, run: Run) -> dict[str, Any]:
+        """A run's metric summaries, computed again only once it has new points."""
+        version = (run.points, run.status)
+        kept = self._summaries.get(run.name)
+        if kept is None or kept[0] != version:
+            kept = (version, _metrics(run))
+            self._summaries[run.name] = kept
+        return kept[1]
+
     def update(self) -> None:
         """Rebuild the table's rows and redraw the overlaid charts."""
         with self._lock:
             now = time.time()
-            rows = [_row(run, self.color(run.name), now) for run in self._runs]
+            rows = [_row(run, self.color(run.name), now, self._summary(run)) for run in self._runs]
             params = list(dict.fromkeys(p for row in rows for p in row["params"]))
             varying = self._runs.varying()
             metrics: list[str] = []
@@ -172,7 +210,20 @@ class Compare(VBox):
     def _on_select(self, _: Any) -> None:
         with self._lock:
             chosen = set(self._table.selected)
-            sources = [run for run in self._runs if run.name in chosen]
+            held = {source.name for source in self._board.sources}
+            if not chosen <= held:
+                self._hold()
+            # The browser has masked these already (and the ones its filter hides).
+            self._board.engine.masked = [
+                source.name for source in self._board.sources if source.name not in chosen
+            ]
+
+    def _hold(self) -> None:
+        """Hold lines for the selected runs and the latest others (see HELD)."""
+        chosen = set(self._table.selected)
+        latest = {run.name for run in self._runs[-HELD:]}
+        sources = [run for run in self._runs if run.name in chosen or run.name in latest]
+        if [s.name for s in sources] != [s.name for s in self._board.sources]:
             self._board.set_sources(sources, [self.color(run.name) for run in sources])
 
     def refresh(self) -> int:
@@ -189,6 +240,9 @@ class Compare(VBox):
                     *self._table.selected,
                     *(run.name for run in arrived[:room]),
                 ]
+            elif arrived:
+                self._hold()  # the latest runs are held, ready to be ticked
+                self._on_select(None)
             return new_points
 
     def _follow(self) -> None:

@@ -68,6 +68,9 @@ class Engine(anywidget.AnyWidget):
     log_y = traitlets.Bool(False).tag(sync=True)
     x_mode = traitlets.Unicode("step").tag(sync=True)
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Runs of an overlay left out altogether (a comparison's unticked runs), set by
+    # the browser so that ticking a run shows it at once, even while the kernel is busy.
+    masked = traitlets.List(traitlets.Unicode()).tag(sync=True)
     reset = traitlets.Int(0).tag(sync=True)
     # Which charts are on show: those whose key matches the filter (a regular
     # expression, case-insensitive; text that is not one is matched as it is), in a

@@ -245,6 +245,39 @@ def test_background_runs_grow_on_screen(compare):
     print(f"(steps allowed, points listed, val/loss points drawn): {samples}")
 
 
+def test_ticks_and_the_filter_redraw_the_overlay_while_the_kernel_is_busy(compare):
+    """The wait cell keeps the kernel busy (it runs no widget callback), yet unticking
+    a run, filtering the table and ticking the run again change the overlay at once;
+    and the follower's updates every second leave the table's rows in place."""
+    assert compare.waiting(), "the wait cell finished before the test began"
+    view = compare.view()
+    rows = compare.read()["rows"]
+    everyone = {r["color"] for r in rows}
+    colours = lambda s: {line["color"] for line in chart(s, LOSS)["lines"]}  # noqa: E731
+    compare.wait_for(lambda s: colours(s) == everyone, "every run is overlaid")
+    view.evaluate("(v) => v.querySelectorAll('tr[data-run]').forEach((tr) => (tr.kept = true))")
+
+    first, second = rows[0], rows[1]
+    started = time.monotonic()
+    view.locator(f"[data-testid='select-{first['name']}']").uncheck()
+    compare.wait_for(
+        lambda s: colours(s) == everyone - {first["color"]}, f"{first['name']} leaves the overlay"
+    )
+    print(f"an untick redrew the overlay within {time.monotonic() - started:.2f} s")
+    view.locator("[data-testid='filter']").fill(second["name"])
+    compare.wait_for(
+        lambda s: colours(s) == {second["color"]}, f"the filter leaves {second['name']} alone"
+    )
+    view.locator("[data-testid='filter']").fill("")
+    view.locator(f"[data-testid='select-{first['name']}']").check()
+    compare.wait_for(lambda s: colours(s) == everyone, "every run is back")
+    assert compare.waiting(), "the wait cell finished: the kernel may have drawn these"
+
+    compare.page.wait_for_timeout(2500)  # two of the follower's updates, or more
+    kept = view.evaluate("(v) => [...v.querySelectorAll('tr[data-run]')].map((tr) => !!tr.kept)")
+    assert kept == [True] * len(rows), "the table's rows were built anew by an update"
+
+
 def test_every_run_is_overlaid_in_its_swatch_colour(finished):
     """Each listed run has a line of its swatch's colour on the val/loss chart."""
     state = finished.read()
