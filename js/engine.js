@@ -265,6 +265,8 @@ class Engine {
     this.sights = new Map(); // per view: the charts in or near its viewport
     this.widths = new Map(); // chart -> its width in px, where a view has measured it
     this.rev = -1;
+    this.generation = 0; // of the chart list being resolved
+    this.found = new Map(); // a chart's references -> its models (a promise)
     this.layouts = new Set(); // per view: shows and hides its charts and sections
     this.ready = this.resolveCharts();
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
@@ -328,12 +330,33 @@ class Engine {
   }
 
   async resolveCharts() {
+    const generation = ++this.generation;
     const refs = this.model.get("charts") || [];
-    const charts = await Promise.all(refs.map((r) => resolveChart(this.model, r)));
+    const keys = refs.map((r) => JSON.stringify(r));
+    const charts = await Promise.all(keys.map((key, i) => this.resolved(key, refs[i])));
+    if (generation !== this.generation) return; // a newer list is being resolved
+    for (const key of [...this.found.keys()]) if (!keys.includes(key)) this.found.delete(key);
     this.charts = charts;
     this.receive();
     this.drawAll(); // the charts may be new: draw each, with or without new points
     this.applyScales();
+  }
+
+  /** A chart's models, looked up once: the list grows a few charts at a time, and
+   *  looking up every chart's again each time made a 500-key board quadratic. A
+   *  chart whose models never arrive is left undrawn (and looked up again with the
+   *  next list), not the whole board. */
+  resolved(key, refs) {
+    let found = this.found.get(key);
+    if (!found) {
+      found = resolveChart(this.model, refs).catch((err) => {
+        console.warn(String(err));
+        this.found.delete(key);
+        return null;
+      });
+      this.found.set(key, found);
+    }
+    return found;
   }
 
   receive() {

@@ -139,6 +139,11 @@ class Chart:
         }
 
 
+def _section(key: str) -> str:
+    """A key's section: its prefix before the first "/" ("" for none)."""
+    return key.split("/", 1)[0] if "/" in key else ""
+
+
 def _f32(array: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(array, np.float32))
 
@@ -262,6 +267,10 @@ class Board(VBox):
         for key in added:
             self._add_chart(key, kinds[key])
         if added:
+            # Each grid and title once per redraw, not once per new chart: a list of
+            # N children sent N times made a 500-key board quadratic.
+            for section in dict.fromkeys(_section(key) for key in added):
+                self._lay_out(section)
             self._sync_engine()
         payload: dict[str, Any] = {}
         spent = 0
@@ -297,7 +306,7 @@ class Board(VBox):
         chart.set_colors(self._colors if by_run else [color(index)] * len(self._sources))
         self._charts[key] = chart
         chart.x_scale.observe(lambda _: self._on_zoom(key), ["min", "max"])
-        section = key.split("/", 1)[0] if "/" in key else ""
+        section = _section(key)
         if section not in self._grids:
             grid = GridBox(
                 layout=Layout(
@@ -314,8 +323,11 @@ class Board(VBox):
             block = (title, grid) if section else (grid,)
             children = self._sections.children
             self._sections.children = (*block, *children) if not section else (*children, *block)
+
+    def _lay_out(self, section: str) -> None:
+        """Put the section's charts in its grid, and its count in its title."""
         grid = self._grids[section]
-        grid.children = (*grid.children, chart.figure)
+        grid.children = [c.figure for key, c in self._charts.items() if _section(key) == section]
         if section:
             # The browser marks it collapsed (an arrow) and counts what the filter shows.
             self._titles[section].value = (
