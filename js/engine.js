@@ -266,6 +266,7 @@ class Engine {
     this.widths = new Map(); // chart -> its width in px, where a view has measured it
     this.rev = -1;
     this.generation = 0; // of the chart list being resolved
+    this.wanting = 0; // the frame that asks for charts to be built
     this.found = new Map(); // a chart's references -> its models (a promise)
     this.layouts = new Set(); // per view: shows and hides its charts and sections
     this.ready = this.resolveCharts();
@@ -277,7 +278,7 @@ class Engine {
     );
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
-    model.on("change:key_filter change:collapsed change:chart_keys", () => this.relayout());
+    model.on("change:key_filter change:collapsed change:chart_keys change:charts", () => this.relayout());
   }
 
   /** Whether chart `index` is on show: its key matches the filter and its section is
@@ -312,6 +313,23 @@ class Engine {
     if (!near) return seen.delete(index);
     seen.add(index);
     if (this.stale.has(index)) this.later(index);
+    this.want();
+  }
+
+  /** Tell the kernel which charts are near a view: it builds those it has not built
+   *  yet (a board of many keys builds its charts as they come near; see
+   *  board.Chart) and sends their points first. */
+  want() {
+    if (this.wanting) return;
+    this.wanting = requestAnimationFrame(() => {
+      this.wanting = 0;
+      const near = new Set();
+      for (const seen of this.sights.values()) for (const index of seen) near.add(index);
+      const wanted = [...near].sort((a, b) => a - b);
+      if (JSON.stringify(wanted) === JSON.stringify(this.model.get("wanted") || [])) return;
+      this.model.set("wanted", wanted);
+      this.model.save_changes();
+    });
   }
 
   forget(view) {
@@ -673,6 +691,9 @@ function sections(model, el) {
     if (sight) (sight.disconnect(), engine.forget(view));
     const seen = (entries) => {
       for (const entry of entries) {
+        // A placeholder replaced by its chart says "not near" as it leaves the page,
+        // maybe after its chart said "near": only what is on the page counts.
+        if (!entry.target.isConnected) continue;
         const index = indexOf(entry.target);
         if (index !== undefined) engine.sighted(view, index, entry.isIntersecting, entry.boundingClientRect.width);
       }
@@ -685,6 +706,7 @@ function sections(model, el) {
     const root = board();
     if (!root) return;
     watch(root);
+    holdPlaces(root, model.get("charts") || [], model.get("chart_keys") || []);
     const keys = model.get("chart_keys") || [];
     const collapsed = model.get("collapsed") || [];
     const matcher = keyMatcher(model.get("key_filter"));
@@ -756,6 +778,33 @@ function sections(model, el) {
     cancelAnimationFrame(waiting);
     if (engine) (engine.layouts.delete(apply), engine.forget(view));
   };
+}
+
+/** In each grid of a board, a placeholder for every chart not built yet (the kernel
+ *  builds a chart once it comes near the view), and the charts in key order. */
+function holdPlaces(root, refs, keys) {
+  const grids = new Set();
+  refs.forEach((ref, index) => {
+    if (!ref || !ref.grid) return;
+    const grid = root.querySelector(`.${ref.grid}`);
+    if (!grid || grid.closest(".ht-board") !== root) return;
+    grids.add(grid);
+    const place = grid.querySelector(`:scope > .ht-placeholder.ht-i-${index}`);
+    if (ref.figure && place) place.remove();
+    if (ref.figure || place) return;
+    const made = document.createElement("div");
+    made.className = `ht-chart ht-placeholder ht-i-${index}`;
+    made.textContent = keys[index] || "";
+    grid.append(made);
+  });
+  for (const grid of grids) {
+    const charts = [...grid.children].filter((el) => el.classList.contains("ht-chart"));
+    const indexOf = (el) => +[...el.classList].find((c) => c.startsWith("ht-i-")).slice(5);
+    charts.sort((a, b) => indexOf(a) - indexOf(b));
+    charts.forEach((el, k) => {
+      if (grid.children[k] !== el) grid.insertBefore(el, grid.children[k] || null);
+    });
+  }
 }
 
 /** The nearest ancestor of `el` that scrolls its content (JupyterLab's notebook

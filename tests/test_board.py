@@ -528,3 +528,48 @@ def test_a_redraw_keeps_to_its_byte_budget_and_sends_the_rest_next(comms, monkey
     assert sum(sent) == 6 and len(sent) > 1  # spread over several redraws, each line once
     assert board.redraw() == 0
     logger.close()
+
+
+def test_no_line_waits_behind_the_same_others_and_charts_near_a_view_go_first(comms, monkeypatch):
+    """Over the byte budget, the next redraw starts where the last one stopped, after
+    the charts the browser says are near its view."""
+    from hypertuner.board import board as board_module
+
+    monkeypatch.setattr(board_module, "BYTES_PER_REDRAW", 1)  # one line per redraw
+    logger = hypertuner.Logger(display=False, flush_every=3600)
+    logger.log({f"k{i}": 0.0 for i in range(5)}, 0)
+    board = board_for(logger)
+    for step in range(1, 6):
+        logger.log({f"k{i}": float(step) for i in range(5)}, step)
+        board.redraw()  # every key changed since: each redraw sends the next one
+    # Each chart was sent once, each at a different step: none waited behind k0.
+    assert sorted(c.drawn[0] for c in board._charts.values()) == [2, 3, 4, 5, 6]
+    board.engine.wanted = [3]
+    logger.log({f"k{i}": 9.0 for i in range(5)}, 6)
+    logger.flush()
+    board.redraw()
+    assert board.chart("k3").drawn[0] == 7  # near the view: first, whoever was waiting
+    logger.close()
+
+
+def test_a_big_board_builds_a_chart_when_the_browser_comes_near_it(comms):
+    """Beyond EAGER charts, a chart's widgets are made when the browser reports the
+    chart near its view; until then the browser holds its place in its grid."""
+    from hypertuner.board.board import EAGER
+
+    keys = [f"s{k // 50}/key_{k}" for k in range(EAGER + 36)]
+    logger = hypertuner.Logger(display=False)
+    logger.log({key: float(k) for k, key in enumerate(keys)}, 0)
+    board = board_for(logger)
+    assert list(board._charts) == keys and not any(c.built for c in board._charts.values())
+    assert board.engine.charts[0] == {"kind": "number", "grid": "ht-s-0"}
+    assert board.engine.charts[-1]["grid"] == "ht-s-1"
+    assert board._grids["s0"].children == () and "50" in board._titles["s0"].value
+    board.engine.wanted = [1, len(keys) - 1]
+    built = [key for key, chart in board._charts.items() if chart.built]
+    assert built == [keys[1], keys[-1]]
+    assert board._grids["s0"].children == (board.chart(keys[1]).figure,)
+    assert board._grids["s1"].children == (board.chart(keys[-1]).figure,)
+    assert board.engine.charts[1]["figure"] is board.chart(keys[1]).figure
+    assert "50" in board._titles["s0"].value  # the count is every chart, built or not
+    logger.close()

@@ -10,6 +10,7 @@ draws them in the browser.
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 import bqplot
@@ -32,6 +33,10 @@ STATUS_COLOURS = {
     "pruned": "#6a1b9a",
 }
 
+# Boards of up to this many charts build every chart at once; beyond, a chart is
+# built when the browser says it came near the view (see Chart).
+EAGER = 64
+
 # The most bytes of points a redraw sends; lines beyond wait for the next redraw
 # (a first redraw, or one after the runs shown change, sends everything).
 BYTES_PER_REDRAW = 200_000
@@ -46,17 +51,40 @@ def color(index: int) -> str:
 
 
 class Chart:
-    """The bqplot objects of one key's chart: a raw and a smoothed line per run.
+    """One key's chart: its bqplot objects (a raw and a smoothed line per run), and
+    what of each run's series the browser holds.
 
+    The bqplot objects are made by :meth:`build`, when the chart is first needed: a
+    chart is 15 widgets, about 10 ms for the kernel and as long for the browser, so
+    a board of hundreds of keys builds only the charts that come near the view.
     Only the browser writes the lines' data; the kernel sets their colours.
     """
 
     def __init__(self, key: str, kind: str, index: int) -> None:
         self.key = key
         self.kind = kind
+        self.index = index
+        self.figure: bqplot.Figure | None = None  # None until built
+        self.lines: list[tuple[bqplot.Lines, bqplot.Lines]] = []  # (raw, smooth) per run
+        self.colors: list[str] = []
+        self.drawn: list[int] = []  # per run: points held when last sent; -1: never
+        # per run: the stable buckets of its whole series, updated from new points only
+        self.decimations: list[Decimation | None] = []
+        # per run: what the browser holds for good, (bucket size, points, means), as of
+        # the last send; the next one sends only what comes after (None: everything)
+        self.sent: list[tuple[int, int, int] | None] = []
+
+    @property
+    def built(self) -> bool:
+        return self.figure is not None
+
+    def build(self) -> None:
+        """Make the chart's bqplot objects (once)."""
+        if self.built:
+            return
         self.x_scale = bqplot.LinearScale()
         self.date_scale = bqplot.DateScale()
-        boolean = kind == "bool"
+        boolean = self.kind == "bool"
         self.y_linear = bqplot.LinearScale(min=-0.05, max=1.05) if boolean else bqplot.LinearScale()
         self.y_log = bqplot.LogScale()
         self.axes = {
@@ -77,29 +105,32 @@ class Chart:
                 scale=self.y_log, side="left", grid_lines="solid", tick_format=".3~g", visible=False
             ),
         }
-        self.lines: list[tuple[bqplot.Lines, bqplot.Lines]] = []  # (raw, smooth) per run
         self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_linear]})
         self.figure = bqplot.Figure(
             marks=[],
             axes=list(self.axes.values()),
-            title=key,
+            title=self.key,
             interaction=self.panzoom,
             animation_duration=0,
             fig_margin={"top": 32, "bottom": 36, "left": 58, "right": 14},
             layout=Layout(width="100%", height="250px"),
         )
         self.figure.add_class("ht-chart")
-        self.figure.add_class(f"ht-i-{index}")
-        self.drawn: list[int] = []  # per run: points held when last sent; -1: never
-        # per run: the stable buckets of its whole series, updated from new points only
-        self.decimations: list[Decimation | None] = []
-        # per run: what the browser holds for good, (bucket size, points, means), as of
-        # the last send; the next one sends only what comes after (None: everything)
-        self.sent: list[tuple[int, int, int] | None] = []
+        self.figure.add_class(f"ht-i-{self.index}")
+        self._make_lines()
 
     def set_colors(self, colors: list[str]) -> None:
         """One line pair per colour (one per run), in that order."""
-        while len(self.lines) < len(colors):
+        self.colors = list(colors)
+        self._make_lines()
+        self.drawn = [-1] * len(colors)
+        self.decimations: list[Decimation | None] = [None] * len(colors)
+        self.sent: list[tuple[int, int, int] | None] = [None] * len(colors)
+
+    def _make_lines(self) -> None:
+        if not self.built:
+            return
+        while len(self.lines) < len(self.colors):
             line_args = {
                 "x": np.zeros(0),
                 "y": np.zeros(0),
@@ -113,19 +144,21 @@ class Chart:
                     bqplot.Lines(stroke_width=2.0, visible=False, **line_args),
                 )
             )
-        del self.lines[len(colors) :]
-        for (raw, smooth), color in zip(self.lines, colors):
+        del self.lines[len(self.colors) :]
+        for (raw, smooth), color in zip(self.lines, self.colors):
             raw.colors = smooth.colors = [color]
         self.figure.marks = [mark for pair in self.lines for mark in pair]
-        self.drawn = [-1] * len(colors)
-        self.decimations: list[Decimation | None] = [None] * len(colors)
-        self.sent: list[tuple[int, int, int] | None] = [None] * len(colors)
 
-    def refs(self) -> dict[str, Any]:
-        """The widget references the browser engine needs for this chart."""
+    def refs(self, grid: str) -> dict[str, Any]:
+        """What the browser engine needs for this chart: its widgets once built, and
+        the grid it goes in (where the browser holds its place until then)."""
+        # kind is a plain value: the browser keeps true/false charts off log y
+        if not self.built:
+            return {"kind": self.kind, "grid": grid}
         return {
             "figure": self.figure,
-            "kind": self.kind,  # a plain value: the browser keeps true/false charts off log y
+            "kind": self.kind,
+            "grid": grid,
             "lines": [{"raw": raw, "smooth": smooth} for raw, smooth in self.lines],
             "x_scale": self.x_scale,
             "date_scale": self.date_scale,
@@ -204,7 +237,10 @@ class Board(VBox):
         )
         super().__init__(children)
         self.add_class("ht-board")
+        self._lock = threading.RLock()  # the browser's wishes come on the main thread
+        self._cursor = 0  # the chart the next redraw sends first, after those near a view
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
+        self._engine.observe(self._on_wanted, ["wanted"])
         self._engine.snapshot = self._snapshot
         self.set_sources(self._sources, [color(i) for i in range(len(self._sources))])
 
@@ -245,7 +281,9 @@ class Board(VBox):
     def _sync_engine(self) -> None:
         by_run = self._engine.toggle_by == "run"
         with self._engine.hold_sync():
-            self._engine.charts = [chart.refs() for chart in self._charts.values()]
+            self._engine.charts = [
+                chart.refs(self._grid_class(_section(key))) for key, chart in self._charts.items()
+            ]
             self._engine.chart_keys = list(self._charts)
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
             self._engine.colors = (
@@ -259,13 +297,18 @@ class Board(VBox):
 
         Returns the number of lines sent. Everything goes in one message.
         """
+        with self._lock:
+            return self._redraw(full)
+
+    def _redraw(self, full: bool) -> int:
         kinds: dict[str, str] = {}
         for source in self._sources:
             for key, kind in source.kinds.items():
                 kinds.setdefault(key, kind)
         added = [key for key, kind in kinds.items() if kind != "text" and key not in self._charts]
+        eager = len(self._charts) + len(added) <= EAGER
         for key in added:
-            self._add_chart(key, kinds[key])
+            self._add_chart(key, kinds[key], build=eager)
         if added:
             # Each grid and title once per redraw, not once per new chart: a list of
             # N children sent N times made a 500-key board quadratic.
@@ -274,7 +317,10 @@ class Board(VBox):
             self._sync_engine()
         payload: dict[str, Any] = {}
         spent = 0
-        for index, (key, chart) in enumerate(self._charts.items()):
+        charts = list(self._charts.values())
+        waiting = None  # the first line left for the next redraw: it goes first then
+        for index in self._send_order(len(charts)):
+            chart, key = charts[index], charts[index].key
             for slot, source in enumerate(self._sources):
                 if key not in source:
                     continue
@@ -283,12 +329,15 @@ class Board(VBox):
                 if not full and count == chart.drawn[slot]:
                     continue
                 if not full and spent >= BYTES_PER_REDRAW:
+                    waiting = index if waiting is None else waiting
                     continue  # over the budget: this line waits for the next redraw
                 resume = None if full else chart.sent[slot]
                 line, chart.sent[slot] = self._payload(series, chart, slot, source, resume)
                 payload[f"{index}/{slot}"] = line
                 spent += sum(v.nbytes for v in line.values() if isinstance(v, memoryview))
                 chart.drawn[slot] = count
+        if waiting is not None:
+            self._cursor = waiting
         if payload or full:
             self._rev += 1
             # A full message holds every line: the browser drops the lines it lacks.
@@ -299,13 +348,24 @@ class Board(VBox):
             self._text.value = self._text_html(texts) if texts else ""
         return len(payload)
 
-    def _add_chart(self, key: str, kind: str) -> None:
+    def _send_order(self, count: int) -> list[int]:
+        """The charts in the order a redraw sends them: those near a view first (the
+        browser says which), then the rest from where the last redraw's budget ran
+        out, so that no chart waits behind the same others every time."""
+        near = [i for i in dict.fromkeys(self._engine.wanted) if 0 <= i < count]
+        first = self._cursor if 0 <= self._cursor < count else 0
+        taken = set(near)
+        rest = [i for i in (*range(first, count), *range(first)) if i not in taken]
+        return near + rest
+
+    def _add_chart(self, key: str, kind: str, build: bool) -> None:
         index = len(self._charts)
         chart = Chart(key, kind, index)
         by_run = self._engine.toggle_by == "run"
         chart.set_colors(self._colors if by_run else [color(index)] * len(self._sources))
         self._charts[key] = chart
-        chart.x_scale.observe(lambda _: self._on_zoom(key), ["min", "max"])
+        if build:
+            self._build(chart)
         section = _section(key)
         if section not in self._grids:
             grid = GridBox(
@@ -324,17 +384,38 @@ class Board(VBox):
             children = self._sections.children
             self._sections.children = (*block, *children) if not section else (*children, *block)
 
+    def _build(self, chart: Chart) -> None:
+        chart.build()
+        chart.x_scale.observe(lambda _: self._on_zoom(chart.key), ["min", "max"])
+
+    def _on_wanted(self, _: Any) -> None:
+        """The browser asks for the charts near its view that are not built yet."""
+        with self._lock:
+            charts = list(self._charts.values())
+            new = [charts[i] for i in self._engine.wanted if 0 <= i < len(charts)]
+            new = [chart for chart in new if not chart.built]
+            for chart in new:
+                self._build(chart)
+            if new:
+                for section in dict.fromkeys(_section(chart.key) for chart in new):
+                    self._lay_out(section)
+                self._sync_engine()
+
+    def _grid_class(self, section: str) -> str:
+        return f"ht-s-{list(self._grids).index(section)}"
+
     def _lay_out(self, section: str) -> None:
-        """Put the section's charts in its grid, and its count in its title."""
+        """Put the section's built charts in its grid, and its count in its title."""
         grid = self._grids[section]
-        grid.children = [c.figure for key, c in self._charts.items() if _section(key) == section]
+        charts = [c for key, c in self._charts.items() if _section(key) == section]
+        grid.children = [chart.figure for chart in charts if chart.built]
         if section:
             # The browser marks it collapsed (an arrow) and counts what the filter shows.
             self._titles[section].value = (
                 f"<div class='ht-section' data-section='{html.escape(section)}' "
-                f"data-grid='ht-s-{list(self._grids).index(section)}'>"
+                f"data-grid='{self._grid_class(section)}'>"
                 f"<span class='ht-arrow'>▾</span> <b>{html.escape(section)}</b> "
-                f"<span class='ht-count'>{len(grid.children)}</span></div>"
+                f"<span class='ht-count'>{len(charts)}</span></div>"
             )
 
     def _snapshot(self) -> dict[str, Any]:
@@ -366,7 +447,7 @@ class Board(VBox):
         total = len(values)
         timed = series.timed  # logged without steps: x is time
         created = float(source.created)
-        low, high = chart.x_scale.min, chart.x_scale.max
+        low, high = (chart.x_scale.min, chart.x_scale.max) if chart.built else (None, None)
         mode = self._engine.x_mode
         if (low is not None or high is not None) and mode != "wall":
             axis = walls - created if (mode == "relative" or timed) else steps

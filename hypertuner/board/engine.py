@@ -44,6 +44,9 @@ class Engine(anywidget.AnyWidget):
       font: 13px var(--jp-ui-font-family, sans-serif); }
     .ht-section .ht-count { color: var(--jp-ui-font-color2, #777); font-weight: normal; }
     .ht-gone { display: none !important; }
+    .ht-placeholder { height: 250px; box-sizing: border-box; padding: 8px 58px;
+      font: 12px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color2, #777);
+      text-align: center; border: 1px dashed var(--jp-border-color2, #ddd); }
     .ht-readout { position: absolute; top: 2px; right: 8px; pointer-events: none;
       font: 11px var(--jp-code-font-family, monospace); color: var(--jp-ui-font-color1, #333);
       background: var(--jp-layout-color0, rgba(255,255,255,.85)); padding: 0 3px; }
@@ -68,6 +71,9 @@ class Engine(anywidget.AnyWidget):
     log_y = traitlets.Bool(False).tag(sync=True)
     x_mode = traitlets.Unicode("step").tag(sync=True)
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # The charts near a view (their indices), as the browser sees them: the board
+    # builds those not built yet (see board.Chart) and sends their points first.
+    wanted = traitlets.List(traitlets.Int()).tag(sync=True)
     # Runs of an overlay left out altogether (a comparison's unticked runs), set by
     # the browser so that ticking a run shows it at once, even while the kernel is busy.
     masked = traitlets.List(traitlets.Unicode()).tag(sync=True)

@@ -377,7 +377,7 @@ class SweepView(VBox):
 
     def _mark(self, marked: list[tuple[int, float, float]]) -> None:
         chart = self._board.chart(self._objective)
-        if chart is None:
+        if chart is None or not chart.built:
             return
         attached = self._marks is not None and self._marks in chart.figure.marks
         if attached and marked == self._marked:
@@ -409,7 +409,7 @@ class SweepView(VBox):
         when the x axis is not steps (the board draws lines by time then)."""
         with self._lock:
             chart = self._board.chart(self._objective)
-            if self._marks is None or chart is None:
+            if self._marks is None or chart is None or not chart.built:
                 return
             engine = self._board.engine
             log = bool(engine.log_y) and chart.kind != "bool"

@@ -89,6 +89,7 @@ _SNAPSHOT_JS = """
       index: +[...figure.classList].find((c) => c.startsWith('ht-i-')).slice(5),
       on_show: figure.getClientRects().length > 0,  // neither it nor its section hidden
       in_view: inView(figure),
+      placeholder: figure.classList.contains('ht-placeholder'),  // not built yet
       title: (figure.querySelector('text.mainheading') || {}).textContent || '',
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
@@ -164,6 +165,7 @@ class Chart:
     index: int
     on_show: bool  # laid out on the page: not filtered out, its section not collapsed
     in_view: bool  # some of it inside the window: charts far from it are not drawn
+    placeholder: bool  # a chart of a big board not built yet: built once it comes near
     title: str
     width: float  # plot area, pixels
     height: float
@@ -272,6 +274,7 @@ def snapshot(board_locator) -> Board:
             index=c["index"],
             on_show=c["on_show"],
             in_view=c["in_view"],
+            placeholder=c["placeholder"],
             title=c["title"],
             width=c["width"],
             height=c["height"],

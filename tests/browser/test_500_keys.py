@@ -1,0 +1,143 @@
+"""A board of 500 keys in JupyterLab and Chromium, while its training cell runs.
+
+Beyond 64 charts a board builds a chart's bqplot widgets only once the chart comes
+near the notebook's view (each chart is 15 widgets: building all 500 took the kernel
+and the browser seconds each). The cell logs 500 keys in ten sections until the test
+creates a stop file, so everything here happens while the cell shows [*]: the kernel
+builds the charts the browser asks for from inside log().
+"""
+
+from __future__ import annotations
+
+import time
+
+import lab
+import nbformat
+import pytest
+from board_dom import snapshot
+
+import hypertuner
+
+pytestmark = pytest.mark.browser
+
+NAME = "keys_500.ipynb"
+STOP = "stop-500-keys"
+KEYS = [f"block_{k // 50}/key_{k:03d}" for k in range(500)]
+CELL = f"""\
+import math, pathlib, time
+import hypertuner
+
+logger = hypertuner.Logger(name="keys-500")
+stop = pathlib.Path({STOP!r})
+step = 0
+while not stop.exists():
+    logger.log({{key: math.sin(step / 40 + k) for k, key in enumerate({KEYS!r})}}, step)
+    step += 1
+    time.sleep(0.002)
+logger.close()
+"""
+
+
+class BigBoard:
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def board(self):
+        return lab.code_cell(self.page, 0).locator(".ht-board").last
+
+    def wait_for(self, condition, what: str, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        last: object = "no board yet"
+        while True:
+            try:
+                board = snapshot(self.board())
+                if condition(board):
+                    return board
+                built = [c.index for c in board.charts if not c.placeholder]
+                in_view = [
+                    (c.index, "placeholder" if c.placeholder else c.raw.points if c.marks else 0)
+                    for c in board.charts
+                    if c.in_view
+                ]
+                last = (board.header, board.key_count, f"built: {built[:40]}", in_view)
+            except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f} s until {what}: {last}")
+            self.page.wait_for_timeout(100)
+
+    def assert_running(self, doing: str) -> None:
+        prompts = lab.prompts(self.page)
+        assert prompts[0] == "*", f"the cell finished before {doing} (prompts {prompts})"
+
+
+def drawn_in_view(board) -> bool:
+    """Some chart is in view, and every chart in view is built and has its line."""
+    in_view = [chart for chart in board.charts if chart.in_view and chart.on_show]
+    return bool(in_view) and all(
+        not chart.placeholder and chart.marks and chart.raw.points >= 2 for chart in in_view
+    )
+
+
+@pytest.fixture(scope="module")
+def big(page, lab_server):
+    root = lab_server.root_dir
+    (root / STOP).unlink(missing_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, root / NAME)
+    lab.open_notebook(page, lab_server.url, NAME)
+    lab.collapse_left_sidebar(page)
+    lab.run_all(page)
+    lab.wait_running(page, 0, timeout=120)
+    try:
+        yield BigBoard(page)
+    finally:
+        (root / STOP).touch()  # the cell ends, pass or fail
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            runs = [r for r in hypertuner.runs(root / "runs") if r.name.startswith("keys-500")]
+            if runs and all(r.status == "finished" for r in runs):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the cell did not end after {STOP} appeared: {runs}")
+
+
+def test_the_charts_in_view_are_built_and_drawn_the_rest_wait(big):
+    board = big.wait_for(
+        lambda b: len(b.charts) == len(KEYS) and drawn_in_view(b),
+        "the board holds 500 charts and those in view are drawn",
+        timeout=120,
+    )
+    assert board.key_count == "500 charts"
+    assert [s["count"] for s in board.sections] == ["50"] * 10
+    built = [chart.index for chart in board.charts if not chart.placeholder]
+    assert 0 < len(built) < 100, f"{len(built)} charts built: {built}"
+    assert [chart.index for chart in board.charts] == list(range(len(KEYS)))  # in key order
+    big.assert_running("the first charts were drawn")
+
+
+def test_a_chart_scrolled_to_is_built_and_drawn_while_the_cell_runs(big):
+    last = len(KEYS) - 1
+    big.board().locator(f".ht-chart.ht-i-{last}").scroll_into_view_if_needed()
+    board = big.wait_for(
+        lambda b: b.charts[last].in_view and not b.charts[last].placeholder and drawn_in_view(b),
+        f"{KEYS[last]}, scrolled to, is built and drawn",
+    )
+    assert board.charts[last].key == KEYS[last]
+    assert sum(not chart.placeholder for chart in board.charts) < len(KEYS) // 2
+    big.assert_running("scrolling to the last chart")
+
+
+def test_the_filter_brings_a_far_chart_into_view(big):
+    big.board().locator(".ht-chart.ht-i-0").scroll_into_view_if_needed()
+    big.board().locator(".ht-controls [data-testid='key-filter']").fill("key_(250|251)$")
+    board = big.wait_for(
+        lambda b: b.shown_keys == [KEYS[250], KEYS[251]] and drawn_in_view(b),
+        "the two charts the filter matches are built and drawn",
+    )
+    assert board.key_count == "2 of 500 charts"
+    big.board().locator(".ht-controls [data-testid='key-filter']").fill("")
+    big.wait_for(lambda b: b.key_count == "500 charts", "every chart is back")
+    big.assert_running("filtering")
