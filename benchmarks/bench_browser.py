@@ -177,17 +177,20 @@ class Bench:
             time.sleep(0.1)
         return json.loads(record.read_text())
 
+    def training(self, stem: str, keys: int, steps: int, seconds: float) -> tuple:
+        """A paced training notebook: its name, the kernel's record and its stop file."""
+        name, record, stop = f"{stem}.ipynb", self.root / f"{stem}.json", self.root / f"{stem}.stop"
+        record.unlink(missing_ok=True)
+        stop.unlink(missing_ok=True)
+        cell = TRAIN.format(
+            keys=keys, steps=steps, seconds=seconds, record=str(record), stop=str(stop)
+        )
+        self.notebook(name, cell)
+        return name, record, stop
+
     def train(self, keys: int, steps: int, seconds: float) -> dict:
         """One paced training run of `keys` keys: the figures the page showed."""
-        name, record = f"train-{keys}.ipynb", self.root / f"train-{keys}.json"
-        record.unlink(missing_ok=True)
-        stop = self.root / f"stop-{keys}"
-        self.notebook(
-            name,
-            TRAIN.format(
-                keys=keys, steps=steps, seconds=seconds, record=str(record), stop=str(stop)
-            ),
-        )
+        name, record, stop = self.training(f"train-{keys}", keys, steps, seconds)
         page = self.page()
         try:
             self.open_and_run(page, name)
@@ -213,16 +216,7 @@ class Bench:
 
     def reload(self, keys: int, steps: int, seconds: float, at: float) -> float:
         """Save and reload `at` s into training: seconds until every chart is drawn."""
-        name, record = f"reload-{keys}.ipynb", self.root / f"reload-{keys}.json"
-        stop = self.root / f"stop-reload-{keys}"
-        record.unlink(missing_ok=True)
-        stop.unlink(missing_ok=True)
-        self.notebook(
-            name,
-            TRAIN.format(
-                keys=keys, steps=steps, seconds=seconds, record=str(record), stop=str(stop)
-            ),
-        )
+        name, record, stop = self.training(f"reload-{keys}", keys, steps, seconds)
         page = self.page()
         try:
             self.open_and_run(page, name)

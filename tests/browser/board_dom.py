@@ -20,6 +20,7 @@ reads a chart's line after bringing it into view (``in_view``), as a person woul
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 # Returns plain data about one board element; path strings are summarised in the
@@ -344,3 +345,31 @@ def log_spaced(axis: Axis) -> tuple[bool, str]:
     detail = f"ticks {axis.labels}; residual vs log {off_log:.2f} px, vs value {off_linear:.2f} px"
     # Over the 1.5x span required above and ~150 px, log ticks sit ~4 px off a line.
     return off_log < 1.0 and off_linear > 1.5, detail
+
+
+def wait_for_board(
+    page, locator, condition, what: str, describe, timeout: float = 60.0, look: bool = False
+) -> Board:
+    """Poll the board at ``locator`` until ``condition(board)``; return that board.
+
+    A board still being built raises (no such chart yet): that counts as "not yet".
+    On timeout the failure says ``describe(board)`` of the last board seen. With
+    ``look``, each poll first scrolls the board into view if it is out of it.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = "no board yet"
+    while True:
+        try:
+            if look:
+                look_at(locator)  # a board far out of the view is not drawn
+            board = snapshot(locator)
+            if condition(board):
+                return board
+            last = describe(board)
+        except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s until {what}; last seen:\n{last}"
+            )
+        page.wait_for_timeout(100)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,3 +179,40 @@ def screenshot(target, folder: Path, name: str) -> Path:
 
 def _ms_left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0) * 1000
+
+
+# -- a training cell the test ends ---------------------------------------------------
+
+
+@contextmanager
+def cell_until_stopped(page: Page, server, name: str, source: str, stop: str, run: str):
+    """Open a one-cell notebook ``name`` holding ``source`` and Run All; it trains until
+    the file ``stop`` appears in the server's root, which happens on leaving the block,
+    pass or fail. Leaving waits until the runs whose name starts with ``run`` are
+    finished on disk: the prompt of a page reloaded meanwhile may never say so."""
+    import nbformat
+
+    import hypertuner
+
+    root = server.root_dir
+    (root / stop).unlink(missing_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, root / name)
+    open_notebook(page, server.url, name)
+    collapse_left_sidebar(page)
+    run_all(page)
+    wait_running(page, 0, timeout=120)
+    try:
+        yield
+    finally:
+        (root / stop).touch()
+        deadline = time.monotonic() + 120
+        runs: list = []
+        while time.monotonic() < deadline:
+            runs = [r for r in hypertuner.runs(root / "runs") if r.name.startswith(run)]
+            if runs and all(r.status == "finished" for r in runs):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the cell did not end after {stop} appeared: {runs}")

@@ -9,14 +9,9 @@ builds the charts the browser asks for from inside log().
 
 from __future__ import annotations
 
-import time
-
 import lab
-import nbformat
 import pytest
-from board_dom import snapshot
-
-import hypertuner
+from board_dom import wait_for_board
 
 pytestmark = pytest.mark.browser
 
@@ -46,25 +41,16 @@ class BigBoard:
         return lab.code_cell(self.page, 0).locator(".ht-board").last
 
     def wait_for(self, condition, what: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        last: object = "no board yet"
-        while True:
-            try:
-                board = snapshot(self.board())
-                if condition(board):
-                    return board
-                built = [c.index for c in board.charts if not c.placeholder]
-                in_view = [
-                    (c.index, "placeholder" if c.placeholder else c.raw.points if c.marks else 0)
-                    for c in board.charts
-                    if c.in_view
-                ]
-                last = (board.header, board.key_count, f"built: {built[:40]}", in_view)
-            except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
-                last = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f} s until {what}: {last}")
-            self.page.wait_for_timeout(100)
+        def describe(board):
+            built = [c.index for c in board.charts if not c.placeholder]
+            in_view = [
+                (c.index, "placeholder" if c.placeholder else c.raw.points if c.marks else 0)
+                for c in board.charts
+                if c.in_view
+            ]
+            return (board.header, board.key_count, f"built: {built[:40]}", in_view)
+
+        return wait_for_board(self.page, self.board(), condition, what, describe, timeout)
 
     def assert_running(self, doing: str) -> None:
         prompts = lab.prompts(self.page)
@@ -81,27 +67,8 @@ def drawn_in_view(board) -> bool:
 
 @pytest.fixture(scope="module")
 def big(page, lab_server):
-    root = lab_server.root_dir
-    (root / STOP).unlink(missing_ok=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
-    lab.run_all(page)
-    lab.wait_running(page, 0, timeout=120)
-    try:
+    with lab.cell_until_stopped(page, lab_server, NAME, CELL, STOP, "keys-500"):
         yield BigBoard(page)
-    finally:
-        (root / STOP).touch()  # the cell ends, pass or fail
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            runs = [r for r in hypertuner.runs(root / "runs") if r.name.startswith("keys-500")]
-            if runs and all(r.status == "finished" for r in runs):
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"the cell did not end after {STOP} appeared: {runs}")
 
 
 def test_the_charts_in_view_are_built_and_drawn_the_rest_wait(big):

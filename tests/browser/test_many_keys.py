@@ -10,14 +10,9 @@ show its newest points once shown again.
 
 from __future__ import annotations
 
-import time
-
 import lab
-import nbformat
 import pytest
-from board_dom import snapshot
-
-import hypertuner
+from board_dom import wait_for_board
 
 pytestmark = pytest.mark.browser
 
@@ -58,19 +53,10 @@ class ManyKeys:
         return self.board().locator(f".ht-controls [data-testid='{testid}']")
 
     def wait_for(self, condition, what: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        last: object = "no board yet"
-        while True:
-            try:
-                board = snapshot(self.board())
-                if condition(board):
-                    return board
-                last = (board.header, board.key_count, board.shown_keys[:8], board.sections)
-            except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
-                last = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f} s until {what}: {last}")
-            self.page.wait_for_timeout(100)
+        def describe(board):
+            return (board.header, board.key_count, board.shown_keys[:8], board.sections)
+
+        return wait_for_board(self.page, self.board(), condition, what, describe, timeout)
 
     def look_at(self, key: str) -> None:
         """Scroll the chart of ``key`` into the window: only charts near it are drawn."""
@@ -87,35 +73,14 @@ class ManyKeys:
 
 @pytest.fixture(scope="module")
 def many(page, lab_server, artifacts_dir):
-    root = lab_server.root_dir
-    (root / STOP).unlink(missing_ok=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
-    lab.run_all(page)
-    lab.wait_running(page, 0, timeout=120)
-    view = ManyKeys(page, root, artifacts_dir)
-    try:
+    with lab.cell_until_stopped(page, lab_server, NAME, CELL, STOP, "many-keys"):
+        view = ManyKeys(page, lab_server.root_dir, artifacts_dir)
         view.wait_for(
             lambda b: len(b.charts) == len(KEYS) and "last step" in b.header,
             "the board has its 64 charts",
             timeout=120,
         )
         yield view
-    finally:
-        (root / STOP).touch()  # the cell ends, pass or fail
-        # Its prompt may never say so: a page reloaded meanwhile knows nothing of the
-        # execution it did not start. The run on disk does.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            runs = [r for r in hypertuner.runs(root / "runs") if "many-keys" in r.name]
-            if runs and all(r.status == "finished" for r in runs):
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"the cell did not end after {STOP} appeared: {runs}")
 
 
 def test_sections_count_their_charts(many):

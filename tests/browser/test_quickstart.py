@@ -30,7 +30,7 @@ from pathlib import Path
 
 import lab
 import pytest
-from board_dom import Board, log_spaced, look_at, snapshot, x_pixel_to_value
+from board_dom import Board, log_spaced, look_at, snapshot, wait_for_board, x_pixel_to_value
 
 import hypertuner
 from hypertuner.logger import REDRAW_EVERY
@@ -117,26 +117,9 @@ class QuickstartRun:
         cell: int | None = None,
         timeout: float = 30.0,
     ) -> Board:
-        """Poll the board until ``condition(board)`` is true; return that board.
-
-        A board still being built raises (no such chart yet, element replaced): that
-        counts as "not yet". On timeout the last state is in the failure message.
-        """
-        deadline = time.monotonic() + timeout
-        last: object = "no board yet"
-        while True:
-            try:
-                board = self.snapshot(cell)
-                if condition(board):
-                    return board
-                last = describe(board)
-            except Exception as exc:  # noqa: BLE001 - not there yet; keep polling
-                last = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout:.0f} s waiting until {what}; last seen:\n{last}"
-                )
-            self.page.wait_for_timeout(100)
+        """Poll the board until ``condition(board)`` is true; return that board."""
+        board = self.board(cell)
+        return wait_for_board(self.page, board, condition, what, describe, timeout, look=True)
 
     # -- the training run, held at the gate -------------------------------------------
 
