@@ -674,10 +674,6 @@ function sections(model, el) {
   const board = () => el.closest(".ht-board");
   const engine = engines.get(model.get("uid"));
   const view = {}; // this view's key in the engine's sights
-  const indexOf = (figure) => {
-    const name = [...figure.classList].find((c) => c.startsWith("ht-i-"));
-    return name === undefined ? undefined : +name.slice(5);
-  };
   // Which charts are in or near the part of the page the notebook scrolls: only
   // those are drawn. The margin counts only around the observer's root, so the root
   // is the board's scrolling ancestor (JupyterLab's notebook panel), not the window.
@@ -694,7 +690,7 @@ function sections(model, el) {
         // A placeholder replaced by its chart says "not near" as it leaves the page,
         // maybe after its chart said "near": only what is on the page counts.
         if (!entry.target.isConnected) continue;
-        const index = indexOf(entry.target);
+        const index = chartIndex(entry.target);
         if (index !== undefined) engine.sighted(view, index, entry.isIntersecting, entry.boundingClientRect.width);
       }
     };
@@ -712,7 +708,7 @@ function sections(model, el) {
     const matcher = keyMatcher(model.get("key_filter"));
     for (const figure of root.querySelectorAll(".ht-chart")) {
       if (figure.closest(".ht-board") !== root) continue; // another board inside this one
-      const index = indexOf(figure);
+      const index = chartIndex(figure);
       const key = index === undefined ? undefined : keys[index];
       if (key !== undefined) figure.classList.toggle("ht-gone", !matcher.test(key));
       if (sight && !watched.has(figure)) (watched.add(figure), sight.observe(figure));
@@ -780,16 +776,28 @@ function sections(model, el) {
   };
 }
 
+/** The index of the chart a board element stands for (its `ht-i-<index>` class). */
+function chartIndex(el) {
+  const name = [...el.classList].find((c) => c.startsWith("ht-i-"));
+  return name === undefined ? undefined : +name.slice(5);
+}
+
 /** In each grid of a board, a placeholder for every chart not built yet (the kernel
  *  builds a chart once it comes near the view), and the charts in key order. */
 function holdPlaces(root, refs, keys) {
-  const grids = new Set();
+  const ours = (el) => el.closest(".ht-board") === root;
+  const grids = new Map(); // class -> grid element
+  for (const grid of root.querySelectorAll(".ht-grid")) {
+    if (!ours(grid)) continue;
+    const name = [...grid.classList].find((c) => c.startsWith("ht-s-"));
+    if (name) grids.set(name, grid);
+  }
+  const places = new Map(); // chart index -> its placeholder
+  for (const place of root.querySelectorAll(".ht-placeholder")) if (ours(place)) places.set(chartIndex(place), place);
   refs.forEach((ref, index) => {
-    if (!ref || !ref.grid) return;
-    const grid = root.querySelector(`.${ref.grid}`);
-    if (!grid || grid.closest(".ht-board") !== root) return;
-    grids.add(grid);
-    const place = grid.querySelector(`:scope > .ht-placeholder.ht-i-${index}`);
+    const grid = ref && grids.get(ref.grid);
+    if (!grid) return;
+    const place = places.get(index);
     if (ref.figure && place) place.remove();
     if (ref.figure || place) return;
     const made = document.createElement("div");
@@ -797,10 +805,11 @@ function holdPlaces(root, refs, keys) {
     made.textContent = keys[index] || "";
     grid.append(made);
   });
-  for (const grid of grids) {
+  // A chart's figure joins its grid wherever its widget lands: put each in key order.
+  for (const grid of grids.values()) {
     const charts = [...grid.children].filter((el) => el.classList.contains("ht-chart"));
-    const indexOf = (el) => +[...el.classList].find((c) => c.startsWith("ht-i-")).slice(5);
-    charts.sort((a, b) => indexOf(a) - indexOf(b));
+    if (!charts.some((el, k) => k > 0 && chartIndex(el) < chartIndex(charts[k - 1]))) continue;
+    charts.sort((a, b) => chartIndex(a) - chartIndex(b));
     charts.forEach((el, k) => {
       if (grid.children[k] !== el) grid.insertBefore(el, grid.children[k] || null);
     });
@@ -824,7 +833,7 @@ function readouts(model, el) {
     const engine = engines.get(model.get("uid"));
     const figure = event.target.closest && event.target.closest(".ht-chart");
     if (!figure || figure.closest(".ht-board") !== el.closest(".ht-board")) return;
-    const index = +[...figure.classList].find((c) => c.startsWith("ht-i-")).slice(5);
+    const index = chartIndex(figure);
     const chart = engine && engine.charts[index];
     const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
     if (!chart || !chart.lines || !area) return;

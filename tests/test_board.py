@@ -572,4 +572,8 @@ def test_a_big_board_builds_a_chart_when_the_browser_comes_near_it(comms):
     assert board._grids["s1"].children == (board.chart(keys[-1]).figure,)
     assert board.engine.charts[1]["figure"] is board.chart(keys[1]).figure
     assert "50" in board._titles["s0"].value  # the count is every chart, built or not
+    # Code that adds marks to a chart (the sweep view's pruned trials) gets it built.
+    chart = board.built_chart(keys[2])
+    assert chart.built and board._grids["s0"].children[1] is chart.figure
+    assert board.built_chart("no such key") is None
     logger.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import bqplot
@@ -306,15 +307,11 @@ class Board(VBox):
             for key, kind in source.kinds.items():
                 kinds.setdefault(key, kind)
         added = [key for key, kind in kinds.items() if kind != "text" and key not in self._charts]
-        eager = len(self._charts) + len(added) <= EAGER
         for key in added:
-            self._add_chart(key, kinds[key], build=eager)
+            self._add_chart(key, kinds[key])
         if added:
-            # Each grid and title once per redraw, not once per new chart: a list of
-            # N children sent N times made a 500-key board quadratic.
-            for section in dict.fromkeys(_section(key) for key in added):
-                self._lay_out(section)
-            self._sync_engine()
+            eager = len(self._charts) <= EAGER
+            self._build([self._charts[key] for key in added] if eager else [], added)
         payload: dict[str, Any] = {}
         spent = 0
         charts = list(self._charts.values())
@@ -358,14 +355,12 @@ class Board(VBox):
         rest = [i for i in (*range(first, count), *range(first)) if i not in taken]
         return near + rest
 
-    def _add_chart(self, key: str, kind: str, build: bool) -> None:
+    def _add_chart(self, key: str, kind: str) -> None:
         index = len(self._charts)
         chart = Chart(key, kind, index)
         by_run = self._engine.toggle_by == "run"
         chart.set_colors(self._colors if by_run else [color(index)] * len(self._sources))
         self._charts[key] = chart
-        if build:
-            self._build(chart)
         section = _section(key)
         if section not in self._grids:
             grid = GridBox(
@@ -384,22 +379,34 @@ class Board(VBox):
             children = self._sections.children
             self._sections.children = (*block, *children) if not section else (*children, *block)
 
-    def _build(self, chart: Chart) -> None:
-        chart.build()
-        chart.x_scale.observe(lambda _: self._on_zoom(chart.key), ["min", "max"])
+    def _build(self, charts: list[Chart], added: Sequence[str] = ()) -> None:
+        """Build these charts, then lay out their sections (and those of the keys just
+        ``added``) and tell the engine, once each: per chart, a list of N children sent
+        N times made a 500-key board quadratic."""
+        new = [chart for chart in charts if not chart.built]
+        for chart in new:
+            chart.build()
+            chart.x_scale.observe(lambda _, key=chart.key: self._on_zoom(key), ["min", "max"])
+        if not new and not added:
+            return
+        for section in dict.fromkeys(_section(key) for key in (*added, *(c.key for c in new))):
+            self._lay_out(section)
+        self._sync_engine()
+
+    def built_chart(self, key: str) -> Chart | None:
+        """The chart of ``key`` with its bqplot objects made (now, if not yet), or
+        None if the board has no such chart: for code that adds marks to it."""
+        with self._lock:
+            chart = self._charts.get(key)
+            if chart is not None:
+                self._build([chart])
+            return chart
 
     def _on_wanted(self, _: Any) -> None:
-        """The browser asks for the charts near its view that are not built yet."""
+        """The browser asks for the charts near its view; build those not built yet."""
         with self._lock:
             charts = list(self._charts.values())
-            new = [charts[i] for i in self._engine.wanted if 0 <= i < len(charts)]
-            new = [chart for chart in new if not chart.built]
-            for chart in new:
-                self._build(chart)
-            if new:
-                for section in dict.fromkeys(_section(chart.key) for chart in new):
-                    self._lay_out(section)
-                self._sync_engine()
+            self._build([charts[i] for i in self._engine.wanted if 0 <= i < len(charts)])
 
     def _grid_class(self, section: str) -> str:
         return f"ht-s-{list(self._grids).index(section)}"

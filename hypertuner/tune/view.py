@@ -376,8 +376,8 @@ class SweepView(VBox):
         return float(series.steps[-1]), float(series.values[-1])
 
     def _mark(self, marked: list[tuple[int, float, float]]) -> None:
-        chart = self._board.chart(self._objective)
-        if chart is None or not chart.built:
+        chart = self._board.built_chart(self._objective)
+        if chart is None:
             return
         attached = self._marks is not None and self._marks in chart.figure.marks
         if attached and marked == self._marked:
@@ -408,8 +408,8 @@ class SweepView(VBox):
         """Put the marks on the scales the board's lines use now (log y), or hide them
         when the x axis is not steps (the board draws lines by time then)."""
         with self._lock:
-            chart = self._board.chart(self._objective)
-            if self._marks is None or chart is None or not chart.built:
+            chart = self._board.built_chart(self._objective)
+            if self._marks is None or chart is None:
                 return
             engine = self._board.engine
             log = bool(engine.log_y) and chart.kind != "bool"

@@ -181,6 +181,15 @@ def _ms_left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0) * 1000
 
 
+def save_and_reload(page: Page) -> None:
+    """Save the notebook, as a person does before a reload (an unsaved output is not
+    restored), reload the page and wait for its cells."""
+    page.locator(f"{PANEL} .jp-Toolbar [data-command='docmanager:save']").click()
+    page.wait_for_selector(".lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector(CELL, timeout=90_000)
+
+
 # -- a training cell the test ends ---------------------------------------------------
 
 

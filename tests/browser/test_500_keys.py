@@ -108,3 +108,24 @@ def test_the_filter_brings_a_far_chart_into_view(big):
     big.board().locator(".ht-controls [data-testid='key-filter']").fill("")
     big.wait_for(lambda b: b.key_count == "500 charts", "every chart is back")
     big.assert_running("filtering")
+
+
+def test_a_page_reloaded_while_the_cell_runs_gets_the_big_board_back(big):
+    """A reloaded page starts with no chart built in its view: it asks again, and the
+    kernel, still in the training loop, sends the charts it built and their points."""
+    big.board().locator(".ht-chart.ht-i-0").scroll_into_view_if_needed()
+    lab.save_and_reload(big.page)
+    board = big.wait_for(
+        lambda b: len(b.charts) == len(KEYS) and drawn_in_view(b) and "running" in b.header,
+        "the reloaded page shows the 500-key board, the charts in view drawn",
+        timeout=120,
+    )
+    assert board.key_count == "500 charts"
+    # A reloaded page shows no prompt for an execution it did not start: the header,
+    # still counting steps, shows the cell goes on.
+    at = last_step(board)
+    big.wait_for(lambda b: last_step(b) > at + 100, "the header still counts steps")
+
+
+def last_step(board) -> int:
+    return int(board.header.split("last step ")[1].split(" ")[0].replace(",", ""))

@@ -34,6 +34,8 @@ TRAINERS = 4
 # raises them to; all far short of the steps they train, so the wait cell shows [*].
 FIRST_ALLOWANCE = 300
 GROWTH = [600, 900]
+# Where the overlay test lets them go on to, so that the follower updates the table.
+LAST_HOLD = GROWTH[-1] + 100
 
 # What a person sees of the view: one entry per table row, and per chart its lines.
 _READ_VIEW = """
@@ -192,8 +194,8 @@ def shows(state: dict, points: dict[str, int]) -> bool:
 def compare(page, gate, lab_server, artifacts_dir) -> CompareRun:
     """A fresh copy of the compare notebook, Run All'd with the trainers held at the gate."""
     steps = trainer_steps()
-    if GROWTH[-1] >= steps:
-        pytest.fail(f"the test holds trainers at {GROWTH[-1]} steps but they train only {steps}")
+    if LAST_HOLD >= steps:
+        pytest.fail(f"the test holds trainers at {LAST_HOLD} steps but they train only {steps}")
     shutil.copy(NOTEBOOK, lab_server.root_dir / "compare.ipynb")
     lab.open_notebook(page, lab_server.url, "compare.ipynb")
     lab.collapse_left_sidebar(page)
@@ -273,7 +275,9 @@ def test_ticks_and_the_filter_redraw_the_overlay_while_the_kernel_is_busy(compar
     compare.wait_for(lambda s: colours(s) == everyone, "every run is back")
     assert compare.waiting(), "the wait cell finished: the kernel may have drawn these"
 
-    compare.page.wait_for_timeout(2500)  # two of the follower's updates, or more
+    # The trainers go on: the follower's updates bring the new points to the table.
+    on_disk = compare.hold_at(LAST_HOLD)
+    compare.wait_for(lambda s: shows(s, on_disk), "the table lists the points now on disk")
     kept = view.evaluate("(v) => [...v.querySelectorAll('tr[data-run]')].map((tr) => !!tr.kept)")
     assert kept == [True] * len(rows), "the table's rows were built anew by an update"
 

@@ -164,11 +164,7 @@ def test_a_page_reloaded_while_the_cell_runs_shows_every_chart_growing(many):
     runs: all 64 charts with their lines, the header still counting steps."""
     board = many.wait_for(lambda b: "last step" in b.header, "the header counts steps")
     before = many.last_step(board)
-    # Saved first, as a person does before a reload: an unsaved output is not restored.
-    many.page.locator(f"{lab.PANEL} .jp-Toolbar [data-command='docmanager:save']").click()
-    many.page.wait_for_selector(".lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000)
-    many.page.reload(wait_until="domcontentloaded")
-    many.page.wait_for_selector(lab.CELL, timeout=90_000)
+    lab.save_and_reload(many.page)
     many.wait_for(lambda b: len(b.charts) == len(KEYS), "the reloaded page has the board")
     many.look_at(KEYS[0])
     board = many.wait_for(
