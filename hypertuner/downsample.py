@@ -162,6 +162,7 @@ class Decimation:
         self._sum = np.zeros(0)
         self._count = np.zeros(0, np.int64)
         self._tail: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None = None
+        self._whole: np.ndarray | None = None  # see _kept
         self._n = 0
 
     def update(self, values: np.ndarray) -> None:
@@ -186,10 +187,12 @@ class Decimation:
             return np.zeros(0, np.int64)
         if self.size == 1:  # every point is a bucket of its own
             return np.arange(n, dtype=np.int64)
-        parts = [np.array([0, n - 1], np.int64), self._low, self._high]
+        parts = [self._kept()]
         if self._tail is not None:
-            parts += [self._tail[0], self._tail[1]]
-        return np.unique(np.concatenate(parts))
+            low, high = self._tail[0][0], self._tail[1][0]
+            parts.append(np.array([min(low, high), max(low, high)], np.int64))
+        parts.append(np.array([n - 1], np.int64))
+        return _distinct(np.concatenate(parts))
 
     def stable(self) -> tuple[int, int]:
         """How many leading indices and means stay as they are while ``size`` does.
@@ -200,8 +203,23 @@ class Decimation:
         """
         if self.size == 1:
             return self._n, self._n
-        kept = np.unique(np.concatenate([np.zeros(1, np.int64), self._low, self._high]))
-        return len(kept), len(self._low)
+        return len(self._kept()), len(self._low)
+
+    def _kept(self) -> np.ndarray:
+        """The first point and each whole bucket's extremes, sorted and distinct.
+
+        A bucket's two extremes lie inside it and buckets follow each other, so each
+        bucket's pair in order is already sorted overall: no sort is needed, and an
+        index can repeat only next to itself (a bucket whose lowest point is its
+        highest). Kept until the buckets change.
+        """
+        if self._whole is None:
+            pairs = np.empty(2 * len(self._low) + 1, np.int64)
+            pairs[0] = 0
+            pairs[1::2] = np.minimum(self._low, self._high)
+            pairs[2::2] = np.maximum(self._low, self._high)
+            self._whole = _distinct(pairs)
+        return self._whole
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """Each bucket's mean of its finite values (NaN for none) and its last index."""
@@ -219,19 +237,26 @@ class Decimation:
         """Per bucket of ``size`` points of ``values`` (a multiple of size long, or one
         partial bucket): low and high indices (absolute), their values, sum, count."""
         block = np.asarray(values, np.float64).reshape(-1, size)
-        finite = np.isfinite(block)
-        low = np.where(finite, block, np.inf).argmin(axis=1)
-        high = np.where(finite, block, -np.inf).argmax(axis=1)
         rows = np.arange(block.shape[0])
-        any_finite = finite.any(axis=1)
-        low_value = np.where(any_finite, block[rows, low], np.nan)
-        high_value = np.where(any_finite, block[rows, high], np.nan)
-        sums = np.where(finite, block, 0.0).sum(axis=1)
-        counts = finite.sum(axis=1)
+        finite = np.isfinite(block)
+        if finite.all():  # the common case, in half the steps
+            low, high = block.argmin(axis=1), block.argmax(axis=1)
+            low_value, high_value = block[rows, low], block[rows, high]
+            sums = block.sum(axis=1)
+            counts = np.full(len(rows), size, np.int64)
+        else:
+            low = np.where(finite, block, np.inf).argmin(axis=1)
+            high = np.where(finite, block, -np.inf).argmax(axis=1)
+            any_finite = finite.any(axis=1)
+            low_value = np.where(any_finite, block[rows, low], np.nan)
+            high_value = np.where(any_finite, block[rows, high], np.nan)
+            sums = np.where(finite, block, 0.0).sum(axis=1)
+            counts = finite.sum(axis=1)
         starts = start + rows.astype(np.int64) * size
         return starts + low, starts + high, low_value, high_value, sums, counts
 
     def _append(self, low, high, low_value, high_value, sums, counts) -> None:  # noqa: ANN001
+        self._whole = None
         self._low = np.concatenate([self._low, low])
         self._high = np.concatenate([self._high, high])
         self._low_value = np.concatenate([self._low_value, low_value])
@@ -242,6 +267,7 @@ class Decimation:
     def _merge(self) -> None:
         """Merge whole buckets pairwise (an odd last one is dropped, to be read again
         from the series as part of the partial bucket) and double the size."""
+        self._whole = None
         pairs = len(self._low) // 2
         a, b = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
 
@@ -260,3 +286,13 @@ class Decimation:
         self._count = self._count[a] + self._count[b]
         self.size *= 2
         self.done = pairs * self.size
+
+
+def _distinct(sorted_indices: np.ndarray) -> np.ndarray:
+    """``sorted_indices`` without repeats (which can only be neighbours)."""
+    if len(sorted_indices) < 2:
+        return sorted_indices
+    keep = np.empty(len(sorted_indices), bool)
+    keep[0] = True
+    np.not_equal(sorted_indices[1:], sorted_indices[:-1], out=keep[1:])
+    return sorted_indices[keep]

@@ -76,8 +76,12 @@ from .series import Series, SeriesView
 
 __all__ = ["Logger"]
 
-# Seconds between redraws of a live board (a slow redraw stretches this).
+# Seconds between redraws of a live board. A slow redraw stretches this, so that
+# drawing takes at most REDRAW_SHARE of the loop, up to REDRAW_MOST seconds apart
+# (the board must not fall further behind than that).
 REDRAW_EVERY = 0.2
+REDRAW_SHARE = 0.1
+REDRAW_MOST = 1.0
 # Seconds between samples of the system metrics, for Logger(system=True).
 SYSTEM_EVERY = 5.0
 
@@ -670,8 +674,10 @@ class Logger(RunBase):
                 )
             return
         cost = self._timer() - started
-        # A slow redraw (a huge run) waits longer, so drawing stays a small share of the loop.
-        self._redraw_at = started + max(REDRAW_EVERY, 4 * cost)
+        # A slow redraw (many keys, a huge run) waits longer, so drawing stays a small
+        # share of the loop.
+        wait = min(max(REDRAW_EVERY, cost / REDRAW_SHARE), REDRAW_MOST)
+        self._redraw_at = started + wait
 
     # -- flushing -----------------------------------------------------------------
 

@@ -93,6 +93,27 @@ function joined(head, tail, at) {
   return out;
 }
 
+const COLUMNS = ["x", "t", "y", "mx", "mt", "my"];
+
+/** A held line as the kernel would send it whole (the inverse of decode), each
+ *  column in an ArrayBuffer of its own: the widget manager saves a typed array's
+ *  whole buffer, so a view into a larger one would save all of that. */
+export function encode(line) {
+  const own = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+  const packed = {
+    wide: COLUMNS.filter((name) => line[name] instanceof Float64Array),
+    from: 0,
+    mfrom: 0,
+    size: line.size,
+    total: line.total,
+    window: line.window,
+    timed: line.timed,
+    created: line.created,
+  };
+  for (const name of COLUMNS) packed[name] = own(line[name]);
+  return packed;
+}
+
 /** One chart's payload from the kernel, with its columns as typed arrays. */
 export function decode(packed) {
   return {
@@ -265,6 +286,8 @@ class Engine {
     this.sights = new Map(); // per view: the charts in or near its viewport
     this.widths = new Map(); // chart -> its width in px, where a view has measured it
     this.rev = -1;
+    this.whole = {}; // every line held, as the kernel sends it whole: see keepWhole
+    this.applied = null; // the data last applied
     this.generation = 0; // of the chart list being resolved
     this.wanting = 0; // the frame that asks for charts to be built
     this.found = new Map(); // a chart's references -> its models (a promise)
@@ -379,12 +402,31 @@ class Engine {
 
   receive() {
     const data = this.model.get("data") || {};
+    if (data === this.applied) return; // the charts were looked up again: nothing new
     // A new view's state may be older than a change it already applied: skip it.
     if (!data.full && data.rev !== undefined && data.rev <= this.rev) return;
     if (data.rev !== undefined) this.rev = data.rev;
     const touched = applyData(this.points, data);
+    this.keepWhole(data, touched);
     // Changes that arrive faster than the page draws are drawn together, once a frame.
     for (const index of touched === null ? this.charts.keys() : touched) this.later(index);
+  }
+
+  /** Make the model's `data`, the message just applied, hold every line whole as
+   *  this engine now has it. What JupyterLab and Notebook 7 save of a widget is its
+   *  model's state, so a notebook saved while the cell runs keeps the whole board,
+   *  not the last change. The object is changed in place: the model holds the very
+   *  object the kernel's message set, so it has no change of its own to send back. */
+  keepWhole(data, touched) {
+    if (touched === null) this.whole = {};
+    for (const index of touched === null ? this.points.keys() : touched) {
+      (this.points[index] || []).forEach((line, run) => {
+        if (line) this.whole[`${index}/${run}`] = encode(line);
+      });
+    }
+    data.full = true;
+    data.lines = this.whole;
+    this.applied = data;
   }
 
   /** Draw the charts changes touched, the longest waiting first, for at most

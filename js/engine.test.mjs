@@ -1,7 +1,7 @@
 // Tests of the pure helpers of engine.js, run with `node --test js/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyData, decode, ema, formatNumber, keyMatcher, nearest, picked, sectionOf, strided, thinned } from "./engine.js";
+import { applyData, decode, ema, encode, formatNumber, keyMatcher, nearest, picked, sectionOf, strided, thinned } from "./engine.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -80,6 +80,34 @@ test("a delta replaces the lines it holds; a full message drops the lines it lac
   assert.equal(applyData(points, { full: true, lines: { "0/0": line(5), "0/1": line(6) } }), null);
   assert.equal(points[1], undefined);
   assert.deepEqual([points[0][0].y[0], points[0][1].y[0]], [5, 6]);
+});
+
+test("a held line encodes as a whole line that decodes to the same points, each column in a buffer of its own", () => {
+  // What a saved notebook keeps: the line as spliced from a first send and a delta.
+  const f32 = (v) => new DataView(new Float32Array(v).buffer);
+  const f64 = (v) => new DataView(new Float64Array(v).buffer);
+  const points = [];
+  applyData(points, { lines: { "0/0": { x: f32([0, 1, 2]), t: f32([0, 1, 2]), y: f64([1, 123456789, 3]), mx: f32([1]), mt: f32([1]), my: f32([2]), wide: ["y"], size: 2, total: 3, window: 3, created: 50 } } });
+  applyData(points, { lines: { "0/0": { x: f32([2, 3]), t: f32([2, 3]), y: f64([3, 4]), mx: f32([3]), mt: f32([3]), my: f32([3.5]), wide: ["y"], from: 2, mfrom: 1, size: 2, total: 4, window: 4, created: 50 } } });
+  const whole = encode(points[0][0]);
+  assert.deepEqual(whole.wide, ["y"]);
+  assert.deepEqual([whole.from, whole.mfrom, whole.size, whole.total, whole.created], [0, 0, 2, 4, 50]);
+  for (const name of ["x", "t", "y", "mx", "mt", "my"]) {
+    assert.equal(whole[name].byteLength, whole[name].buffer.byteLength, name);
+  }
+  // A reopened notebook hands the saved buffers back as DataViews.
+  const saved = { ...whole };
+  for (const name of ["x", "t", "y", "mx", "mt", "my"]) saved[name] = new DataView(whole[name].buffer);
+  const back = decode(saved);
+  assert.deepEqual([...back.x], [0, 1, 2, 3]);
+  assert.deepEqual([...back.y], [1, 123456789, 3, 4]);
+  assert.deepEqual([...back.mx], [1, 3]);
+  assert.deepEqual([...back.my], [2, 3.5]);
+  // A column viewing part of a larger buffer is copied out, not saved with all of it.
+  const big = new Float32Array([9, 9, 7, 8]);
+  const part = encode({ ...points[0][0], x: big.subarray(2) });
+  assert.equal(part.x.buffer.byteLength, 8);
+  assert.deepEqual([...part.x], [7, 8]);
 });
 
 test("the key filter is a case-insensitive regular expression, or plain text when not one", () => {

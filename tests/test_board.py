@@ -193,6 +193,38 @@ def test_a_wall_clock_stepped_back_does_not_stop_redraws(comms):
     logger.close()
 
 
+def test_a_slow_redraw_waits_ten_times_its_cost_up_to_a_second(comms):
+    """Drawing takes at most a tenth of the loop however many keys change (a redraw
+    of 64 keys costs tens of milliseconds), and the board is never more than a
+    second behind, however slow one redraw was (a reload's answer, say)."""
+    from hypertuner.logger import REDRAW_EVERY, REDRAW_MOST, REDRAW_SHARE
+
+    timer = Clock()
+    logger = hypertuner.Logger(display=False, timer=timer)
+    started = []
+    cost = [0.0]
+
+    def redraw(final):
+        started.append(timer.now)
+        timer.now += cost[0]  # the redraw takes this long
+
+    logger._watch(redraw)
+    for seconds in (0.001, 0.05, 0.5, 0.001):
+        cost[0] = seconds
+        logger.log({"loss": 1.0})  # due at once: the redraw at started[-1]
+        for _ in range(2000):  # 1 ms a step until the next redraw
+            if len(started) > 1:
+                break
+            timer.now += 0.001
+            logger.log({"loss": 1.0})
+        first, second = started[-2:]
+        expected = min(max(REDRAW_EVERY, seconds / REDRAW_SHARE), REDRAW_MOST)
+        assert second - first == pytest.approx(expected, abs=0.0015), seconds
+        started.clear()
+        timer.now += 10  # the next log() redraws at once
+    logger.close()
+
+
 def test_the_header_reads_the_loggers_clock(comms):
     """The header's elapsed time comes from the logger's clock, not the machine's."""
     clock = Clock()
@@ -372,6 +404,41 @@ def test_one_post_cell_hook_serves_every_board_and_leaves_with_the_last(comms, m
     assert events.hooks == []
 
 
+def test_a_cell_that_logged_ends_with_the_whole_board_as_the_last_message(comms, monkeypatch):
+    """What a front end keeps of a widget is its last message's state (nbclient and
+    papermill save that): after a cell that logged it holds every line from its
+    first point; a cell that logged nothing sends nothing."""
+    import types
+
+    import hypertuner.board as board_module
+
+    events = Events()
+    monkeypatch.setattr(board_module, "ipython", lambda: types.SimpleNamespace(events=events))
+    monkeypatch.setattr(board_module, "_after_cell", [])
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
+    board = board_for(logger)
+    for step in range(3000):
+        clock.now += 0.01  # a redraw every 0.2 s: 150 deltas
+        logger.log({"a": float(step), "b": -float(step)}, step)
+    events.run_cell()
+    data, buffers = data_updates(board)[-1]
+    state = data["state"]["data"]
+    assert state["full"] and sorted(state["lines"]) == ["0/0", "1/0"]
+    for line in state["lines"].values():
+        assert (line["from"], line["mfrom"], line["total"]) == (0, 0, 3000)
+    xs = [b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "x"]
+    assert all(np.frombuffer(x, np.float32)[0] == 0 for x in xs)  # from the first step on
+    sent = len(data_updates(board))
+    events.run_cell()
+    assert len(data_updates(board)) == sent
+    logger.log({"a": 1.0}, 3000)  # below the redraw interval: the cell's end sends it
+    events.run_cell()
+    assert data_updates(board)[-1][0]["state"]["data"]["full"]
+    assert len(data_updates(board)) == sent + 1
+    logger.close()
+
+
 def test_a_board_failing_after_a_cell_warns_and_the_others_go_on(comms, monkeypatch):
     import types
 
@@ -389,6 +456,7 @@ def test_a_board_failing_after_a_cell_warns_and_the_others_go_on(comms, monkeypa
         raise RuntimeError("gone")
 
     monkeypatch.setattr(broken._board, "redraw", fail)
+    monkeypatch.setattr(broken._board, "settle", fail)
     fine.log({"loss": 2.0}, 1)
     with pytest.warns(hypertuner.HypertunerWarning, match="RuntimeError: gone"):
         events.run_cell()

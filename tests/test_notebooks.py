@@ -96,3 +96,48 @@ def test_sweep_notebook_tunes_the_demo_model_with_the_live_view(tmp_path):
     compare = next(c for c in cells if "hypertuner.compare(" in c.source)
     assert any(WIDGET in o.get("data", {}) for o in compare.outputs)
     assert len(list((tmp_path / "sweeps" / "demo" / "runs").iterdir())) == 12
+
+
+def test_saved_widget_state_of_an_open_logger_holds_every_line_whole(tmp_path):
+    """nbclient (and papermill) save the state each widget's last message left: for a
+    logger still open when its cell ended, that is the whole board, every line from
+    its first point, not the last change sent."""
+    import nbclient
+    import numpy as np
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import time, hypertuner\n"
+                "logger = hypertuner.Logger(name='open')\n"
+                "for step in range(4000):\n"
+                "    logger.log({'a': step, 'b/c': -step, 'word': 'x'}, step)\n"
+                "    if step % 500 == 0:\n"
+                "        time.sleep(0.25)  # past the redraw interval: several changes sent\n"
+            ),
+            nbformat.v4.new_code_cell("print(len(logger['a']))"),
+        ]
+    )
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env={"HYPERTUNER_DIR": str(tmp_path / "runs")})
+    assert notebook.cells[1].outputs[0]["text"].strip() == "4000"
+    models = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (engine,) = [m for m in models.values() if "chart_keys" in m["state"]]
+    assert engine["state"]["chart_keys"] == ["a", "b/c"]
+    data = engine["state"]["data"]
+    assert data["full"] and sorted(data["lines"]) == ["0/0", "1/0"]
+    for line in data["lines"].values():
+        assert (line["from"], line["mfrom"], line["total"]) == (0, 0, 4000)
+    steps = {
+        tuple(buffer["path"]): np.frombuffer(base64.b64decode(buffer["data"]), np.float32)
+        for buffer in engine["buffers"]
+        if buffer["path"][-1] == "x"
+    }
+    assert sorted(steps) == [("data", "lines", "0/0", "x"), ("data", "lines", "1/0", "x")]
+    for x in steps.values():
+        assert x[0] == 0 and x[-1] == 3999 and np.all(np.diff(x) > 0)

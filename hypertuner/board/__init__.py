@@ -104,7 +104,7 @@ def _after_each_cell(*_: Any) -> None:
     for entry in list(_after_cell):
         source, board = entry
         try:
-            board.redraw()  # what changed since the last redraw; close() sends everything
+            board.settle()  # the whole board, if it changed; close() sent it already
             board.refresh_outputs()
         except Exception as exc:  # noqa: BLE001 - one board must not stop the others
             warnings.warn(

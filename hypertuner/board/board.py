@@ -195,7 +195,8 @@ def _exact(array: np.ndarray) -> tuple[memoryview, bool]:
     """
     with np.errstate(over="ignore", invalid="ignore"):
         narrow = np.ascontiguousarray(array, np.float32)
-        exact = np.array_equal(narrow, array, equal_nan=True)
+        # Equal as they are, the common case, is one comparison; NaN needs the slow one.
+        exact = bool((narrow == array).all()) or np.array_equal(narrow, array, equal_nan=True)
     return (memoryview(narrow), False) if exact else (_f64(array), True)
 
 
@@ -223,6 +224,7 @@ class Board(VBox):
         self._grids: dict[str, GridBox] = {}  # per section (a key's prefix before "/")
         self._titles: dict[str, HTML] = {}
         self._rev = 0
+        self._whole_rev = 0  # the last message that held every line whole
         self._rate: tuple[float, int] | None = None  # (when, points) at the last redraw
         self._handles: list[Any] = []  # display handles whose static picture to refresh
         self._pictured = -1  # points when the static picture was last refreshed
@@ -339,11 +341,29 @@ class Board(VBox):
             self._rev += 1
             # A full message holds every line: the browser drops the lines it lacks.
             self._engine.data = {"rev": self._rev, "full": full, "lines": payload}
+            if full:
+                self._whole_rev = self._rev
         if len(self._sources) == 1 and self._header in self.children:
             self._header.value = self._header_html()
             texts = [key for key, kind in kinds.items() if kind == "text"]
             self._text.value = self._text_html(texts) if texts else ""
         return len(payload)
+
+    def settle(self) -> int:
+        """At a cell's end: send what changed, as every line whole if anything was
+        sent since the last whole message, so that what a front end keeps of the
+        widget (the last message's state: nbclient's and papermill's saved widget
+        state) is the whole board, not the last change."""
+        with self._lock:
+            changed = self._rev != self._whole_rev or any(
+                key in source and len(source[key]) != chart.drawn[slot]
+                for key, chart in self._charts.items()
+                for slot, source in enumerate(self._sources)
+            )
+            if not changed:  # but a text or a key may be new: redraw that as usual
+                self._redraw(False)
+                changed = self._rev != self._whole_rev
+            return self._redraw(True) if changed else 0
 
     def _send_order(self, count: int) -> list[int]:
         """The charts in the order a redraw sends them: those near a view first (the

@@ -44,6 +44,10 @@ class Engine(anywidget.AnyWidget):
       font: 13px var(--jp-ui-font-family, sans-serif); }
     .ht-section .ht-count { color: var(--jp-ui-font-color2, #777); font-weight: normal; }
     .ht-gone { display: none !important; }
+    /* A board reopened from a saved notebook, with no kernel: ipywidgets marks every
+       widget with a broken-link icon, a pseudo-element that a grid lays out as a
+       chart of its own. The board's own icon says it once. */
+    .ht-board .jupyter-widgets-disconnected::before { content: none; display: none; }
     .ht-placeholder { height: 250px; box-sizing: border-box; padding: 8px 58px;
       font: 12px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color2, #777);
       text-align: center; border: 1px dashed var(--jp-border-color2, #ddd); }

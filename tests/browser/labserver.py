@@ -32,6 +32,9 @@ SEED_SETTINGS: dict[str, dict[str, Any]] = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     # Never write the notebook under test back to disk.
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    # Save the widgets' state with the notebook (Settings > Save Widget State
+    # Automatically), as a person who wants the board in the saved file turns on.
+    "@jupyter-widgets/jupyterlab-manager/plugin": {"saveState": True},
 }
 
 # Variables of the test process that must not reach the kernel: the unit tests point
