@@ -177,7 +177,9 @@ def _wait_for_url(server: subprocess.Popen[bytes], log_path: Path) -> str | None
             info = json.loads(info_file.read_text())
         except (OSError, ValueError):
             info = None
-        if info and info.get("url"):
+        # The server writes that file before it listens (it binds once its loop runs):
+        # the URL is printed only once it answers.
+        if info and info.get("url") and _listening(info["url"]):
             token = f"?token={info['token']}" if info.get("token") else ""
             return f"{info['url'].rstrip('/')}/lab/tree/{NOTEBOOK}{token}"
         if time.monotonic() > deadline:
@@ -185,6 +187,19 @@ def _wait_for_url(server: subprocess.Popen[bytes], log_path: Path) -> str | None
             deadline = float("inf")
         time.sleep(0.1)
     return None
+
+
+def _listening(url: str) -> bool:
+    """Whether something accepts connections at the host and port of ``url``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 80), 1):
+            return True
+    except OSError:
+        return False
 
 
 def _shut_down(server: subprocess.Popen[bytes]) -> None:
