@@ -44,11 +44,22 @@ def per_call(display, calls):
 
 def best(display, calls, repeat):
     return min(per_call(display, calls) for _ in range(repeat))
+
+def per_call_wide(display, calls, width):
+    # A model's size: per-layer metrics, every one changing at every step.
+    names = [f"layer_{k // 16}/grad_norm_{k}" for k in range(width)]
+    logger = hypertuner.Logger(dir=folder, display=display)
+    start = time.perf_counter()
+    for i in range(calls):
+        logger.log({name: 1.0 / (i + k + 1) for k, name in enumerate(names)}, i)
+    logger.close()
+    return (time.perf_counter() - start) / calls * 1e6
 """
 
 
-def kernel_ratio(calls: int, repeat: int) -> tuple[float, float]:
-    """µs per log() without and with the board, measured inside one real kernel."""
+def kernel_ratio(calls: int, repeat: int, width: int = 5) -> tuple[float, float]:
+    """µs per log() of ``width`` keys without and with the board, measured inside one
+    real kernel (5: the dict of ``per_call``; more: ``per_call_wide``)."""
     from jupyter_client.manager import start_new_kernel
 
     manager, client = start_new_kernel(kernel_name="python3")
@@ -63,9 +74,12 @@ def kernel_ratio(calls: int, repeat: int) -> tuple[float, float]:
         timings = {True: [], False: []}
         for _ in range(repeat):  # interleaved, so drift hits both alike
             for display in (False, True):
-                client.execute_interactive(
-                    f"per_call({display}, {calls})", timeout=600, output_hook=keep
+                code = (
+                    f"per_call({display}, {calls})"
+                    if width == 5
+                    else f"per_call_wide({display}, {calls}, {width})"
                 )
+                client.execute_interactive(code, timeout=600, output_hook=keep)
                 timings[display].append(results["value"])
         return min(timings[False]), min(timings[True])
     finally:
@@ -246,6 +260,19 @@ def main() -> None:
     print(f"   with the board shown   {shown:8.2f} µs/call")
     verdict = "PASS" if ratio <= 1.5 else "MISS"
     print(f"   ratio                  {ratio:8.2f}x   target <= 1.5x  {verdict}\n")
+
+    print("1b. log() of many keys in a kernel, unpaced (drawing's largest share), no browser")
+    print(f"   {'keys':>5} {'calls':>8}   {'no board':>10} {'board shown':>12}   ratio")
+    for width, wide_calls in (
+        (64, 2_000 if args.quick else 30_000),
+        (500, 500 if args.quick else 4_000),
+    ):
+        plain, shown = kernel_ratio(wide_calls, repeat, width)
+        print(
+            f"   {width:>5} {wide_calls:>8,}   {plain:8.1f}µs {shown:10.1f}µs   "
+            f"{shown / plain:5.2f}x   target <= 1.2x  {'PASS' if shown <= 1.2 * plain else 'MISS'}"
+        )
+    print()
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = redraw_bytes(lengths, Path(tmp))
