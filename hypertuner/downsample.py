@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Decimation", "bucket_means", "ema", "minmax", "visible"]
+__all__ = ["Decimation", "bucket_means", "bucket_sums", "ema", "minmax", "visible"]
 
 
 def minmax(values: np.ndarray, budget: int = 2000) -> np.ndarray:
@@ -70,18 +70,24 @@ def bucket_means(values: np.ndarray, budget: int = 2000) -> tuple[np.ndarray, in
     with weight ``w``, which lets the browser smooth a decimated line faithfully.
     Non-finite values are left out of the means.
     """
+    sums, counts, size = bucket_sums(values, budget)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), size
+
+
+def bucket_sums(values: np.ndarray, budget: int = 2000) -> tuple[np.ndarray, np.ndarray, int]:
+    """The sum and the count of the finite values of each bucket :func:`minmax` would
+    use, and the bucket size (what :func:`bucket_means` divides)."""
     n = len(values)
     if n <= budget:
-        return np.asarray(values, dtype=np.float64), 1
+        finite = np.isfinite(values)
+        return np.where(finite, values, 0.0).astype(np.float64), finite.astype(np.int64), 1
     buckets = (budget - 2) // 2
     size = -(-n // buckets)
     padded = np.full(-(-n // size) * size, np.nan)
     padded[:n] = np.where(np.isfinite(values), values, np.nan)
     rows = padded.reshape(-1, size)
-    counts = np.sum(~np.isnan(rows), axis=1)
-    sums = np.nansum(rows, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan), size
+    return np.nansum(rows, axis=1), np.sum(~np.isnan(rows), axis=1), size
 
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
@@ -165,6 +171,11 @@ class Decimation:
         self._whole: np.ndarray | None = None  # see _kept
         self._n = 0
 
+    @property
+    def points(self) -> int:
+        """How many points of the series it has taken in."""
+        return self._n
+
     def update(self, values: np.ndarray) -> None:
         """Take in the points of ``values`` (the whole series) after those seen before."""
         n = len(values)
@@ -194,16 +205,19 @@ class Decimation:
         parts.append(np.array([n - 1], np.int64))
         return _distinct(np.concatenate(parts))
 
-    def stable(self) -> tuple[int, int]:
-        """How many leading indices and means stay as they are while ``size`` does.
+    def stable(self) -> tuple[np.ndarray, int]:
+        """The leading indices and the number of leading means that stay as they
+        are while ``size`` does.
 
-        The indices of :meth:`indices` up to the first returned, and the means of
-        :meth:`means` up to the second, belong to whole buckets: new points only
-        add after them (until a merge doubles ``size``). A redraw sends the rest.
+        The indices returned begin :meth:`indices`, and the means counted begin
+        :meth:`means`; they belong to whole buckets, so new points only add after
+        them (until a merge doubles ``size``: then each merged bucket's extremes are
+        among its halves', and its sum and count are theirs added). A redraw sends
+        the rest.
         """
         if self.size == 1:
-            return self._n, self._n
-        return len(self._kept()), len(self._low)
+            return np.arange(self._n, dtype=np.int64), self._n
+        return self._kept(), len(self._low)
 
     def _kept(self) -> np.ndarray:
         """The first point and each whole bucket's extremes, sorted and distinct.
@@ -223,14 +237,19 @@ class Decimation:
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """Each bucket's mean of its finite values (NaN for none) and its last index."""
+        sums, counts, ends = self.sums()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), ends
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each bucket's sum and count of its finite values, and its last index."""
         sums, counts = self._sum, self._count
         ends = np.arange(1, len(sums) + 1, dtype=np.int64) * self.size - 1
         if self._tail is not None:
             sums = np.append(sums, self._tail[4])
             counts = np.append(counts, self._tail[5])
             ends = np.append(ends, self._n - 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), ends
+        return sums, counts, ends
 
     @staticmethod
     def _reduce(values: np.ndarray, size: int, start: int) -> tuple:

@@ -52,18 +52,20 @@ function typed(view, Type) {
  *  steps that way: tell them by their size. */
 function columnType(packed, name, float32Column) {
   if (Array.isArray(packed.wide)) return packed.wide.includes(name) ? Float64Array : Float32Array;
-  if (name === "y" || name === "my") return Float32Array;
+  if (name === "y" || name === "my" || name === "ms" || name === "mc") return Float32Array;
   const view = packed[name];
   const values = float32Column ? float32Column.byteLength / 4 : 0;
   return view && values && view.byteLength === values * 4 ? Float32Array : Float64Array;
 }
 
 /** Put a message's lines into `points[chart][run]`. A line replaces the points held
- *  from its index `from` on (its means from `mfrom` on): the kernel sends only what
- *  changed since its last send. A full message (a new view's state, the runs shown
- *  changed, the run ended) holds every line whole: what it lacks is dropped, so a
- *  slot whose new run has no such key is drawn empty. Returns the charts to draw, or
- *  null for all of them. */
+ *  from its index `from` on (its bucket sums from `mfrom` on): the kernel sends only
+ *  what changed since its last send. When the kernel's buckets merged since (its
+ *  `size` grew), the held points `keep` leaves out go and the held sums merge
+ *  pairwise as the kernel merged them. A full message (a new view's state, the runs
+ *  shown changed, the run ended) holds every line whole: what it lacks is dropped,
+ *  so a slot whose new run has no such key is drawn empty. Returns the charts to
+ *  draw, or null for all of them. */
 export function applyData(points, data) {
   if (data.full) points.length = 0;
   const touched = new Set();
@@ -72,17 +74,52 @@ export function applyData(points, data) {
     const line = decode(packed);
     const row = (points[chart] = points[chart] || []);
     const held = row[run];
-    row[run] = held && (line.from > 0 || line.mfrom > 0) ? spliced(held, line) : line;
+    row[run] = held && (line.from > 0 || line.mfrom > 0) ? spliced(held, line, packed.keep) : line;
     touched.add(chart);
   }
   return data.full ? null : touched;
 }
 
-/** `line` with the columns of `held` before its `from` (and `mfrom`) put in front. */
-function spliced(held, line) {
-  for (const name of ["x", "t", "y"]) line[name] = joined(held[name], line[name], line.from);
-  for (const name of ["mx", "mt", "my"]) line[name] = joined(held[name], line[name], line.mfrom);
+/** `line` with the columns of `held` before its `from` (and `mfrom`) put in front,
+ *  after dropping the held points `keep` leaves out (a bit per point, lowest bit
+ *  first) and merging the held buckets up to the line's size. */
+function spliced(held, line, keep) {
+  let points = held;
+  if (keep != null) {
+    const bits = typed(keep, Uint8Array);
+    const stays = (i) => (bits[i >> 3] >> (i & 7)) & 1;
+    const at = [];
+    for (let i = 0; i < Math.min(held.y.length, bits.length * 8); i++) if (stays(i)) at.push(i);
+    points = { x: picked(held.x, at), t: picked(held.t, at), y: picked(held.y, at) };
+  }
+  let means = held;
+  for (let size = held.size; size < line.size; size *= 2) means = mergedPairs(means);
+  for (const name of ["x", "t", "y"]) line[name] = joined(points[name], line[name], line.from);
+  for (const name of ["mx", "mt", "ms", "mc"]) line[name] = joined(means[name], line[name], line.mfrom);
+  line.my = meansOf(line.ms, line.mc);
   return line;
+}
+
+/** Buckets merged pairwise as the kernel merges them: sums and counts added, each
+ *  pair placed at its second half's end (an odd last bucket is dropped). */
+function mergedPairs(means) {
+  const pairs = means.ms.length >> 1;
+  const out = {};
+  for (const name of ["mx", "mt", "ms", "mc"]) out[name] = new means[name].constructor(pairs);
+  for (let j = 0; j < pairs; j++) {
+    out.ms[j] = means.ms[2 * j] + means.ms[2 * j + 1];
+    out.mc[j] = means.mc[2 * j] + means.mc[2 * j + 1];
+    out.mx[j] = means.mx[2 * j + 1];
+    out.mt[j] = means.mt[2 * j + 1];
+  }
+  return out;
+}
+
+/** Each bucket's mean, as the kernel divides it (NaN for a bucket of no finite value). */
+function meansOf(sums, counts) {
+  const out = new Float64Array(sums.length);
+  for (let i = 0; i < sums.length; i++) out[i] = counts[i] > 0 ? sums[i] / counts[i] : NaN;
+  return out;
 }
 
 function joined(head, tail, at) {
@@ -93,15 +130,17 @@ function joined(head, tail, at) {
   return out;
 }
 
-const COLUMNS = ["x", "t", "y", "mx", "mt", "my"];
+const COLUMNS = ["x", "t", "y", "mx", "mt", "ms", "mc"];
 
 /** A held line as the kernel would send it whole (the inverse of decode), each
  *  column in an ArrayBuffer of its own: the widget manager saves a typed array's
  *  whole buffer, so a view into a larger one would save all of that. */
 export function encode(line) {
   const own = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+  // Counts below 2**24 are exact in float32: half the bytes saved.
+  const mc = line.mc.every((count) => count < 2 ** 24) ? Float32Array.from(line.mc) : own(line.mc);
   const packed = {
-    wide: COLUMNS.filter((name) => line[name] instanceof Float64Array),
+    wide: COLUMNS.filter((name) => (name === "mc" ? mc : line[name]) instanceof Float64Array),
     from: 0,
     mfrom: 0,
     size: line.size,
@@ -110,19 +149,20 @@ export function encode(line) {
     timed: line.timed,
     created: line.created,
   };
-  for (const name of COLUMNS) packed[name] = own(line[name]);
+  for (const name of COLUMNS) packed[name] = name === "mc" ? mc : own(line[name]);
   return packed;
 }
 
-/** One chart's payload from the kernel, with its columns as typed arrays. */
+/** One chart's payload from the kernel, with its columns as typed arrays. Bucket
+ *  sums and counts are held as float64, where the kernel adds them; payloads saved
+ *  before sums were sent hold the means, each standing for one point. */
 export function decode(packed) {
-  return {
+  const line = {
     x: typed(packed.x, columnType(packed, "x", packed.y)),
     t: typed(packed.t, Float32Array),
     y: typed(packed.y, columnType(packed, "y")),
-    mx: typed(packed.mx, columnType(packed, "mx", packed.my)),
+    mx: typed(packed.mx, columnType(packed, "mx", packed.ms || packed.my)),
     mt: typed(packed.mt, Float32Array),
-    my: typed(packed.my, columnType(packed, "my")),
     from: packed.from || 0,
     mfrom: packed.mfrom || 0,
     size: packed.size || 1,
@@ -131,6 +171,15 @@ export function decode(packed) {
     timed: !!packed.timed,
     created: packed.created || 0,
   };
+  if (packed.ms != null) {
+    line.ms = Float64Array.from(typed(packed.ms, columnType(packed, "ms")));
+    line.mc = Float64Array.from(typed(packed.mc, columnType(packed, "mc")));
+  } else {
+    line.ms = Float64Array.from(typed(packed.my, columnType(packed, "my")));
+    line.mc = new Float64Array(line.ms.length).fill(1);
+  }
+  line.my = meansOf(line.ms, line.mc);
+  return line;
 }
 
 /** A line of at most about `target` points for a chart that shows `target / 2`

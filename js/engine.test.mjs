@@ -87,22 +87,25 @@ test("a held line encodes as a whole line that decodes to the same points, each 
   const f32 = (v) => new DataView(new Float32Array(v).buffer);
   const f64 = (v) => new DataView(new Float64Array(v).buffer);
   const points = [];
-  applyData(points, { lines: { "0/0": { x: f32([0, 1, 2]), t: f32([0, 1, 2]), y: f64([1, 123456789, 3]), mx: f32([1]), mt: f32([1]), my: f32([2]), wide: ["y"], size: 2, total: 3, window: 3, created: 50 } } });
-  applyData(points, { lines: { "0/0": { x: f32([2, 3]), t: f32([2, 3]), y: f64([3, 4]), mx: f32([3]), mt: f32([3]), my: f32([3.5]), wide: ["y"], from: 2, mfrom: 1, size: 2, total: 4, window: 4, created: 50 } } });
+  applyData(points, { lines: { "0/0": { x: f32([0, 1, 2]), t: f32([0, 1, 2]), y: f64([1, 123456789, 3]), mx: f32([1]), mt: f32([1]), ms: f32([4]), mc: f32([2]), wide: ["y"], size: 2, total: 3, window: 3, created: 50 } } });
+  applyData(points, { lines: { "0/0": { x: f32([2, 3]), t: f32([2, 3]), y: f64([3, 4]), mx: f32([3]), mt: f32([3]), ms: f32([7]), mc: f32([2]), wide: ["y"], from: 2, mfrom: 1, size: 2, total: 4, window: 4, created: 50 } } });
   const whole = encode(points[0][0]);
-  assert.deepEqual(whole.wide, ["y"]);
+  assert.deepEqual(whole.wide, ["y", "ms"]); // sums are added in float64; counts fit float32
   assert.deepEqual([whole.from, whole.mfrom, whole.size, whole.total, whole.created], [0, 0, 2, 4, 50]);
-  for (const name of ["x", "t", "y", "mx", "mt", "my"]) {
+  for (const name of ["x", "t", "y", "mx", "mt", "ms", "mc"]) {
     assert.equal(whole[name].byteLength, whole[name].buffer.byteLength, name);
   }
   // A reopened notebook hands the saved buffers back as DataViews.
   const saved = { ...whole };
-  for (const name of ["x", "t", "y", "mx", "mt", "my"]) saved[name] = new DataView(whole[name].buffer);
+  for (const name of ["x", "t", "y", "mx", "mt", "ms", "mc"]) saved[name] = new DataView(whole[name].buffer);
   const back = decode(saved);
   assert.deepEqual([...back.x], [0, 1, 2, 3]);
   assert.deepEqual([...back.y], [1, 123456789, 3, 4]);
   assert.deepEqual([...back.mx], [1, 3]);
   assert.deepEqual([...back.my], [2, 3.5]);
+  // A notebook saved before sums were sent holds means: each counts as one point.
+  const old = decode({ x: f32([0, 1]), y: f32([1, 3]), mx: f32([1]), my: f32([2]), wide: [] });
+  assert.deepEqual([...old.my], [2]);
   // A column viewing part of a larger buffer is copied out, not saved with all of it.
   const big = new Float32Array([9, 9, 7, 8]);
   const part = encode({ ...points[0][0], x: big.subarray(2) });
@@ -182,4 +185,26 @@ test("strided keeps the last point, and picked keeps a date axis's marker", () =
   assert.deepEqual([...out], [1, 3, 6, 10]);
   assert.equal(out.type, "date");
   assert.equal(picked(dates, null), dates);
+});
+
+test("after the kernel's buckets merged, a line keeps the held points still extremes and merges the held sums", () => {
+  const f32 = (...v) => new DataView(Float32Array.from(v).buffer);
+  const points = [];
+  // Buckets of 1 point: five points, four whole buckets and the last point's.
+  applyData(points, { rev: 1, full: true, lines: { "0/0": { x: f32(0, 1, 2, 3, 4), y: f32(5, 1, 7, 2, 9), mx: f32(0, 1, 2, 3, 4), ms: f32(5, 1, 7, 2, 9), mc: f32(1, 1, 1, 1, 1), size: 1, wide: [] } } });
+  // Now buckets of 4: points 0 (first), 1 and 2 (the extremes of 0-3) stay, 3 goes.
+  const keep = new DataView(Uint8Array.from([0b0111]).buffer);
+  applyData(points, {
+    rev: 2,
+    lines: { "0/0": { x: f32(4, 8), y: f32(9, 0), mx: f32(8), ms: f32(11), mc: f32(2), from: 3, mfrom: 1, size: 4, keep, wide: [] } },
+  });
+  const line = points[0][0];
+  assert.deepEqual([...line.x], [0, 1, 2, 4, 8]);
+  assert.deepEqual([...line.y], [5, 1, 7, 9, 0]);
+  // 5+1 and 7+2 merged, then those two: one bucket of four (15 over 4), then the new one.
+  assert.deepEqual([...line.ms], [15, 11]);
+  assert.deepEqual([...line.mc], [4, 2]);
+  assert.deepEqual([...line.mx], [3, 8]);
+  assert.deepEqual([...line.my], [3.75, 5.5]);
+  assert.equal(line.size, 4);
 });

@@ -96,7 +96,7 @@ def test_payload_is_binary_decimated_and_bounded(comms):
     chart = data["state"]["data"]["lines"]["0/0"]
     assert chart["total"] == 1_000_000
     y_bytes = next(b for b, path in zip(buffers, data["buffer_paths"]) if path[-1] == "y")
-    assert chart["wide"] == ["y", "my"]  # sines are not float32 values: sent exactly
+    assert chart["wide"] == ["y", "ms"]  # sines are not float32 values: sent exactly
     y = np.frombuffer(y_bytes, np.float64)
     assert len(y) <= 2000 and y.max() == 50.0
     assert set(y.tolist()) <= set(values.tolist())  # each one a value logged, unchanged
@@ -477,8 +477,8 @@ def test_values_travel_as_float32_only_when_that_is_exact(comms):
     sent = dict(zip((tuple(p) for p in data["buffer_paths"]), buffers))
     lines = data["state"]["data"]["lines"]
     wide = {where: packed["wide"] for where, packed in lines.items()}
-    assert sorted(map(tuple, wide.values())) == [(), ("y", "my")]
-    (big,) = [w for w, flags in wide.items() if flags == ["y", "my"]]
+    assert sorted(map(tuple, wide.values())) == [(), ("y", "ms")]
+    (big,) = [w for w, flags in wide.items() if flags == ["y", "ms"]]
     y = np.frombuffer(sent[("data", "lines", big, "y")], np.float64)
     assert y[:3].tolist() == [0.5, 123_456_789.0, 3.5e38]
     assert np.isnan(y[3]) and y[4] == -np.inf
@@ -512,53 +512,105 @@ def unpacked(data, buffers):
     lines = {where: dict(line) for where, line in data["state"]["data"]["lines"].items()}
     for path, buffer in zip(data["buffer_paths"], buffers):
         _, _, where, name = path
-        wide = name in lines[where]["wide"] or name not in ("x", "y", "mx", "my")
+        if name == "keep":
+            lines[where][name] = np.frombuffer(buffer, np.uint8)
+            continue
+        wide = name in lines[where]["wide"] or name in ("t", "mt")
         kind = np.float32 if name in ("t", "mt") or not wide else np.float64
         lines[where][name] = np.frombuffer(buffer, kind).astype(np.float64)
+    for line in lines.values():
+        line["my"] = means_of(line)
     return lines
 
 
+def means_of(line):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(line["mc"] > 0, line["ms"] / np.maximum(line["mc"], 1), np.nan)
+
+
 def spliced(held, line):
-    """What the browser holds after a line: its points before ``from`` kept, the rest replaced."""
-    if held is None:
+    """What the browser holds after a line (as js/engine.js splices it): its points
+    before ``from`` kept but those ``keep`` drops, its buckets merged pairwise up to the
+    line's size and those before ``mfrom`` kept, the rest replaced."""
+    if held is None or not (line["from"] or line["mfrom"]):
         return line
+    points = dict(held)
+    if "keep" in line:
+        bits = np.unpackbits(line["keep"], bitorder="little")[: len(held["y"])].astype(bool)
+        points = {name: held[name][: len(bits)][bits] for name in ("x", "t", "y")}
+    means, size = dict(held), held["size"]
+    while size < line["size"]:
+        pairs = len(means["ms"]) // 2
+        even, odd = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
+        means = {
+            "ms": means["ms"][even] + means["ms"][odd],
+            "mc": means["mc"][even] + means["mc"][odd],
+            "mx": means["mx"][odd],
+            "mt": means["mt"][odd],
+        }
+        size *= 2
     joined = dict(line)
-    for names, at in ((("x", "t", "y"), line["from"]), (("mx", "mt", "my"), line["mfrom"])):
-        for name in names:
-            joined[name] = np.concatenate([held[name][:at], line[name]])
+    for name in ("x", "t", "y"):
+        joined[name] = np.concatenate([points[name][: line["from"]], line[name]])
+    for name in ("mx", "mt", "ms", "mc"):
+        joined[name] = np.concatenate([means[name][: line["mfrom"]], line[name]])
+    joined["my"] = means_of(joined)
     return joined
+
+
+def whole_state(board):
+    """The data a view made now gets (a page reload, another tab), as the browser reads it."""
+    state = board._engine.get_state()
+    whole_state, paths, whole_buffers = _remove_buffers({"data": state["data"]})
+    return unpacked({"state": whole_state, "buffer_paths": paths}, whole_buffers)
 
 
 def test_redraws_send_only_new_buckets_and_add_up_to_what_a_new_view_gets(comms):
     """Each redraw of a growing series sends only what follows the buckets the browser holds
-    for good (all of it again only when buckets merge); spliced together, what a view was
-    sent equals the whole state a view made now gets (a page reload, another tab)."""
+    for good, also when its buckets merged (a bit per held point says which stay; the browser
+    adds the merged sums itself): spliced together, what a view was sent equals, bit for bit,
+    the whole state a view made now gets, and so does a view made midway and sent the rest."""
     clock = Clock()
     logger = hypertuner.Logger(display=False, clock=clock, timer=clock, flush_every=3600)
     rng = np.random.default_rng(3)
     logger.log({"loss": 0.0}, 0)
     board = board_for(logger)
-    held = None
-    partial = []
+    held, later = unpacked(*data_updates(board)[-1])["0/0"], None
+    merges, sent = [], []
+    total = 1
     for chunk in range(60):
-        steps = np.arange(1 + chunk * 997, 1 + (chunk + 1) * 997, dtype=float)
-        logger["loss"].extend(steps, steps, rng.normal(size=len(steps)))
+        # Growths of one point to several doublings at once; some NaN, so counts differ.
+        count = int(rng.choice([1, 50, 997, 5000, 40_000]))
+        steps = np.arange(total, total + count, dtype=float)
+        values = rng.normal(size=count)
+        values[rng.random(count) < 0.01] = np.nan
+        logger["loss"].extend(steps, steps, values)
+        total += count
         before = len(data_updates(board))
         assert board.redraw() == 1
         ((data, buffers),) = data_updates(board)[before:]
         line = unpacked(data, buffers)["0/0"]
+        assert line["from"] > 0  # never the whole line again
+        if line["size"] > held["size"]:
+            merges.append((held["size"], line["size"]))
+        # bytes per new bucket (two points and a mean), with the bits of what stays
+        new_buckets = count / line["size"] + 3
+        size = sum(memoryview(b).nbytes for b in buffers) - len(line.get("keep", ()))
+        sent.append(size / new_buckets)
         held = spliced(held, line)
-        if line["from"]:
-            partial.append((line["total"], len(line["x"])))
-    assert len(partial) > 40  # most redraws sent only the new buckets
-    # Once buckets hold 16 points or more, ~1,000 new points are ~100 extremes, not ~2,000.
-    assert max(sent for total, sent in partial if total > 16_000) < 250
-    state = board._engine.get_state()
-    whole_state, paths, whole_buffers = _remove_buffers({"data": state["data"]})
-    whole = unpacked({"state": whole_state, "buffer_paths": paths}, whole_buffers)["0/0"]
-    assert whole["from"] == 0 and whole["total"] == 1 + 60 * 997
-    for name in ("x", "y", "mx", "my", "t", "mt"):
+        if chunk == 20:
+            later = whole_state(board)["0/0"]  # a view made now, as last sent
+            for name in ("x", "y", "mx", "my", "t", "mt"):
+                np.testing.assert_array_equal(held[name], later[name], err_msg=name)
+        elif later is not None:
+            later = spliced(later, line)
+    assert len(merges) >= 4 and any(new > 2 * old for old, new in merges)
+    assert max(sent) < 80  # what is new, never a whole line again
+    whole = whole_state(board)["0/0"]
+    assert whole["from"] == 0 and whole["total"] == total
+    for name in ("x", "y", "mx", "my", "ms", "mc", "t", "mt"):
         np.testing.assert_array_equal(held[name], whole[name], err_msg=name)
+        np.testing.assert_array_equal(later[name], whole[name], err_msg=name)
     logger.close()
 
 

@@ -104,6 +104,16 @@ def decimated(values, budget, cuts=()):
     return decimation
 
 
+def early_then_grown(values, budget, cuts, cut):
+    """A Decimation fed the pieces up to ``cut``, then the whole series: what a board's
+    holds after sending at ``cut`` and then again at the end."""
+    decimation = Decimation(budget)
+    for earlier in sorted(c for c in cuts if c <= cut):
+        decimation.update(values[:earlier])
+    decimation.update(values)
+    return decimation
+
+
 # Finite values far from overflow (a sum of 3,000 stays finite), and the non-finite ones.
 ELEMENTS = st.floats(-1e300, 1e300) | st.sampled_from([np.nan, np.inf, -np.inf])
 
@@ -129,18 +139,34 @@ def test_stable_buckets_fed_in_pieces_equal_them_fed_at_once(values, budget, cut
     np.testing.assert_array_equal(grown.means()[1], whole.means()[1])
     assert len(picked) <= budget
     assert picked[0] == 0 and picked[-1] == len(values) - 1
-    # What stable() calls settled is a prefix of what more points give, at that size.
+    # What stable() calls settled is a prefix of what more points give, at that size;
+    # once buckets merged, those settled points that stay lead, and the settled sums
+    # added pairwise are the merged ones (what the browser does with what it holds).
     for cut in cuts:
         early = Decimation(budget)
         for earlier in sorted(c for c in cuts if c <= cut):
             early.update(values[:earlier])
-        if early.size != grown.size or cut == 0:
+        if cut == 0:
             continue
         settled, settled_means = early.stable()
-        np.testing.assert_array_equal(early.indices()[:settled], picked[:settled])
-        assert early.means()[0][:settled_means].tolist() == pytest.approx(
-            grown.means()[0][:settled_means].tolist(), rel=1e-9, abs=1e-12 * scale, nan_ok=True
-        )
+        np.testing.assert_array_equal(early.indices()[: len(settled)], settled)
+        if early.size == grown.size:
+            np.testing.assert_array_equal(settled, picked[: len(settled)])
+            assert early.means()[0][:settled_means].tolist() == pytest.approx(
+                grown.means()[0][:settled_means].tolist(), rel=1e-9, abs=1e-12 * scale, nan_ok=True
+            )
+            continue
+        stays = np.isin(settled, picked)
+        np.testing.assert_array_equal(picked[: stays.sum()], settled[stays])
+        sums, counts = early.sums()[0][:settled_means], early.sums()[1][:settled_means]
+        size = early.size
+        while size < grown.size:
+            sums = sums[: len(sums) // 2 * 2 : 2] + sums[1 : len(sums) // 2 * 2 : 2]
+            counts = counts[: len(counts) // 2 * 2 : 2] + counts[1 : len(counts) // 2 * 2 : 2]
+            size *= 2
+        merged = early_then_grown(values, budget, cuts, cut)
+        np.testing.assert_array_equal(merged.sums()[0][: len(sums)], sums)
+        np.testing.assert_array_equal(merged.sums()[1][: len(counts)], counts)
     size = grown.size
     finite = np.where(np.isfinite(values), values, np.nan)
     means, ends = grown.means()

@@ -19,7 +19,7 @@ import numpy as np
 from ipywidgets import HTML, GridBox, Layout, VBox
 
 from .._table import format_duration
-from ..downsample import Decimation, bucket_means, minmax, visible
+from ..downsample import Decimation, bucket_sums, minmax, visible
 from .engine import Engine
 from .fallback import picture, summary
 
@@ -71,9 +71,10 @@ class Chart:
         self.drawn: list[int] = []  # per run: points held when last sent; -1: never
         # per run: the stable buckets of its whole series, updated from new points only
         self.decimations: list[Decimation | None] = []
-        # per run: what the browser holds for good, (bucket size, points, means), as of
-        # the last send; the next one sends only what comes after (None: everything)
-        self.sent: list[tuple[int, int, int] | None] = []
+        # per run: what the browser holds for good, (bucket size, the indices of its
+        # points, how many means), as of the last send; the next one sends only what
+        # comes after (None: everything)
+        self.sent: list[tuple[int, np.ndarray, int] | None] = []
 
     @property
     def built(self) -> bool:
@@ -126,7 +127,7 @@ class Chart:
         self._make_lines()
         self.drawn = [-1] * len(colors)
         self.decimations: list[Decimation | None] = [None] * len(colors)
-        self.sent: list[tuple[int, int, int] | None] = [None] * len(colors)
+        self.sent: list[tuple[int, np.ndarray, int] | None] = [None] * len(colors)
 
     def _make_lines(self) -> None:
         if not self.built:
@@ -198,6 +199,35 @@ def _exact(array: np.ndarray) -> tuple[memoryview, bool]:
         # Equal as they are, the common case, is one comparison; NaN needs the slow one.
         exact = bool((narrow == array).all()) or np.array_equal(narrow, array, equal_nan=True)
     return (memoryview(narrow), False) if exact else (_f64(array), True)
+
+
+def _resumed(
+    resume: tuple[int, np.ndarray, int] | None, decimation: Decimation, picked: np.ndarray
+) -> tuple[int, int, np.ndarray | None]:
+    """Where a line's send takes up from what the browser holds for good, ``resume``
+    (the bucket size, the indices and the number of means then settled): the first
+    point and mean to send, and which held points stay (None: all of them).
+
+    While the size is the same, every held point and mean stays. When buckets merged
+    since, a merged bucket's extremes are among its halves', so the held points
+    that are still extremes stay (a bit each; they lead ``picked``), and the browser
+    merges its held sums and counts pairwise as the kernel did, up to the new size.
+    """
+    if resume is None:
+        return 0, 0, None
+    size, kept, means = resume
+    if size == decimation.size:
+        return len(kept), means, None
+    if not len(picked) or not len(kept):
+        return 0, 0, None
+    at = np.minimum(np.searchsorted(picked, kept), len(picked) - 1)
+    stays = picked[at] == kept
+    start = int(stays.sum())
+    if not np.array_equal(picked[:start], kept[stays]):  # cannot happen; send it whole
+        return 0, 0, None
+    merges = (decimation.size // size).bit_length() - 1
+    mstart = min(means >> merges, decimation.stable()[1])
+    return start, mstart, np.packbits(stays, bitorder="little")
 
 
 class Board(VBox):
@@ -447,67 +477,83 @@ class Board(VBox):
 
     def _snapshot(self) -> dict[str, Any]:
         """Every line whole, for a view made anew (a reload, another tab): the
-        ``data`` the engine's state holds when a browser asks for all of it."""
+        ``data`` the engine's state holds when a browser asks for all of it.
+
+        Each line is as last sent, not as its series now is: what every view holds is
+        then the same, so the next change's ``from`` and ``keep`` fit them all. A
+        line never sent yet comes whole with the next redraw."""
+        with self._lock:
+            return self._whole_lines()
+
+    def _whole_lines(self) -> dict[str, Any]:
         lines = {}
         for index, (key, chart) in enumerate(self._charts.items()):
             for slot, source in enumerate(self._sources):
-                if key in source and len(source[key]):
-                    line, _ = self._payload(source[key], chart, slot, source, None)
-                    lines[f"{index}/{slot}"] = line
+                if key not in source or chart.drawn[slot] < 0:
+                    continue
+                # A line whose next send is whole anyway (zoomed) may show what is new.
+                grow = chart.sent[slot] is None
+                line, _ = self._payload(source[key], chart, slot, source, None, grow=grow)
+                lines[f"{index}/{slot}"] = line
         return {"rev": self._rev, "full": True, "lines": lines}
 
     def _payload(
-        self, series: Any, chart: Chart, slot: int, source: Any, resume: Any
-    ) -> tuple[dict[str, Any], tuple[int, int, int] | None]:
+        self, series: Any, chart: Chart, slot: int, source: Any, resume: Any, grow: bool = True
+    ) -> tuple[dict[str, Any], tuple[int, np.ndarray, int] | None]:
         """The decimated points of one series, as binary arrays for the browser, and
         what of them the browser then holds for good.
 
         Unzoomed, the line comes from the series' stable buckets, which take in only
-        the points added since the last redraw, and only what follows ``resume`` (what
-        the browser held for good after the last send, at the same bucket size) is
-        sent: a redraw costs O(new + drawn points) however long the series, and sends
-        O(new buckets). A zoomed chart decimates the visible points anew, all of them.
+        the points added since the last redraw (unless not ``grow``: then it is the
+        line as last sent), and only what follows ``resume`` (what the browser held
+        for good after the last send) is sent: a redraw costs O(new + drawn points)
+        however long the series, and sends O(new buckets), also when buckets merged
+        (see :func:`_resumed`). A zoomed chart decimates the visible points anew, all
+        of them.
         """
         steps = series.steps
         walls = series.walls
         values = series.values
-        total = len(values)
         timed = series.timed  # logged without steps: x is time
         created = float(source.created)
         low, high = (chart.x_scale.min, chart.x_scale.max) if chart.built else (None, None)
         mode = self._engine.x_mode
+        keep = None  # which of the points held for good stay (after a merge)
         if (low is not None or high is not None) and mode != "wall":
             axis = walls - created if (mode == "relative" or timed) else steps
             span = visible(axis, low, high)
             window = values[span].astype(np.float64)
             picked = span[minmax(window, self._budget)]
-            means, size = bucket_means(window, self._budget)
+            sums, counts, size = bucket_sums(window, self._budget)
             ends = (
-                span[np.minimum(np.arange(1, len(means) + 1) * size, len(window)) - 1]
+                span[np.minimum(np.arange(1, len(sums) + 1) * size, len(window)) - 1]
                 if len(window)
                 else span
             )
-            shown = len(window)
+            total, shown = len(values), len(window)
             start = mstart = 0
             held = None  # a zoomed line is sent whole, and so is the next one
         else:
             decimation = chart.decimations[slot]
             if decimation is None:
                 decimation = chart.decimations[slot] = Decimation(self._budget)
-            decimation.update(values)
+            if grow:
+                decimation.update(values)
             picked = decimation.indices()
-            means, ends = decimation.means()
-            size, shown = decimation.size, total
-            start = mstart = 0
-            if resume is not None and resume[0] == size:
-                start, mstart = resume[1], resume[2]
+            sums, counts, ends = decimation.sums()
+            size = decimation.size
+            total = shown = decimation.points
+            start, mstart, keep = _resumed(resume, decimation, picked)
             held = (size, *decimation.stable())
-            picked, means, ends = picked[start:], means[mstart:], ends[mstart:]
+            picked = picked[start:]
+            sums, counts, ends = sums[mstart:], counts[mstart:], ends[mstart:]
         columns = {
             "x": steps[picked],
             "y": values[picked].astype(np.float64),
             "mx": steps[ends],
-            "my": means,  # smoothed: a mean beyond float32 would turn infinite
+            # Sums rather than means: merged buckets add theirs, in the browser too.
+            "ms": sums,
+            "mc": counts,
         }
         packed = {name: _exact(column) for name, column in columns.items()}
         line = {
@@ -517,15 +563,18 @@ class Board(VBox):
             "mt": _f32(walls[ends] - created),
             "wide": [name for name, (_, wide) in packed.items() if wide],
             # These replace the browser's points from index "from" on, and its means
-            # from "mfrom" on; what comes before is as the last send left it.
+            # from "mfrom" on; what comes before is as the last send left it, but for
+            # the points "keep" leaves out and the buckets merged up to "size".
             "from": int(start),
             "mfrom": int(mstart),
             "size": int(size),
-            "total": total,
-            "window": shown,
+            "total": int(total),
+            "window": int(shown),
             "timed": timed,
             "created": created,
         }
+        if keep is not None:
+            line["keep"] = memoryview(keep)
         return line, held
 
     def _on_zoom(self, key: str) -> None:

@@ -65,9 +65,10 @@ class Engine(anywidget.AnyWidget):
     # What the show/hide buttons name: each chart's key, or each run of an overlay.
     toggle_by = traitlets.Enum(["chart", "run"], "chart").tag(sync=True)
     # {"rev": n, "full": bool, "lines": {"<chart>/<run>": {"x", "t", "y", "mx", ...,
-    # "from", "mfrom"}}}: only what changed since the last send, each line's points
-    # from index "from" on (its means from "mfrom"); the browser keeps the rest. A
-    # full one (every line whole) is what a new view gets, see get_state.
+    # "from", "mfrom", "size", "keep"}}}: only what changed since the last send, each
+    # line's points from index "from" on (its bucket sums from "mfrom"); the browser
+    # keeps the rest, less the points "keep" drops and with its buckets merged up to
+    # "size". A full one (every line whole) is what a new view gets, see get_state.
     data = traitlets.Dict().tag(sync=True)
 
     # Owned by the browser: set there and saved, read here once the kernel is idle.
