@@ -71,8 +71,11 @@ def show(source: Any) -> Any:
     """
     from IPython.display import display
 
+    from ._answer import answer_in_background
+
     board = board_for(source)
     handle = display(board, display_id=True)
+    answer_in_background()  # a page reloaded while a later cell runs gets it back
     if handle is not None:
         board._handles.append(handle)
     return handle

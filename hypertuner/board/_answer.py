@@ -10,6 +10,14 @@ and comm ones at once, as ipykernel itself does for comms while an async cell
 awaits, and hands every other message (another cell to run, a completion request)
 back to the kernel when the cell ends, in the order they came.
 
+A cell that logs nothing (``trainer.wait()``, a sleep, a long evaluation) never
+calls it, so a shown board or comparison also starts :func:`answer_in_background`:
+a thread that does the same every tenth of a second, but only while a synchronous
+cell runs. Then the main thread is inside the cell and its event loop, the only
+other reader of the socket, reads nothing; an async cell's loop does read it, and
+ipykernel then handles comms itself. A lock keeps the thread and the redraw tick
+from reading at once.
+
 This uses ipykernel 7's internals (its shell-channel thread and the socket that
 feeds the main thread); anywhere else (an older ipykernel, another kernel, a
 change in ipykernel), :func:`answer` finds nothing to hook and does nothing, and a
@@ -20,17 +28,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import warnings
 from typing import Any
 
 from .._notebook import ipython
 
-__all__ = ["answer"]
+__all__ = ["answer", "answer_in_background"]
 
 # Handled at once: what a new view needs. Anything else waits for the cell's end.
 NOW = frozenset({"kernel_info_request", "comm_info_request", "comm_open", "comm_msg", "comm_close"})
 # The most messages one call handles: the rest wait for the next redraw tick.
 PER_CALL = 100
+# How often the background thread looks for messages while a cell runs (s).
+PERIOD = 0.1
 
 
 class _Answerer:
@@ -41,17 +52,27 @@ class _Answerer:
         self.kernel = kernel
         self.feed = feed  # ipykernel's pair of sockets: shell-channel thread -> main
         self.later: list[Any] = []  # messages for the kernel once the cell ends
-        self.hooked = False
+        self.lock = threading.Lock()  # one reader of the socket at a time
+        self.in_cell = False  # a synchronous cell runs: its loop reads nothing
+        self.thread: threading.Thread | None = None
+        shell.events.register("pre_run_cell", self.cell_starts)
+        shell.events.register("post_run_cell", self.hand_back)
 
-    def answer(self) -> int:
+    def answer(self, wait: bool = False) -> int:
+        """Handle what waits (unless another thread is at it and not ``wait``)."""
+        if not self.lock.acquire(blocking=wait):
+            return 0
+        try:
+            return self._answer()
+        finally:
+            self.lock.release()
+
+    def _answer(self) -> int:
         import zmq
 
         socket = self.feed.to_socket
         if not socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             return 0  # nothing waiting: the usual case, one call
-        if not self.hooked:
-            self.shell.events.register("post_run_cell", self.hand_back)
-            self.hooked = True
         handled = 0
         while handled < PER_CALL:
             try:
@@ -65,6 +86,37 @@ class _Answerer:
             else:
                 self.later.append(frames)
         return handled
+
+    def cell_starts(self, info: Any) -> None:
+        """Before a cell: whether it runs synchronously (no top-level ``await``)."""
+        try:
+            code = info.raw_cell or ""
+            run_async = self.shell.should_run_async(
+                code, transformed_cell=self.shell.transform_cell(code)
+            )
+        except Exception:  # noqa: BLE001 - unsure: leave the socket to the kernel
+            run_async = True
+        with self.lock:
+            self.in_cell = not run_async
+
+    def background(self) -> None:
+        """Answer from a thread of its own while synchronous cells run (once)."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="hypertuner-answer", daemon=True)
+            self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(PERIOD)
+            with self.lock:
+                if not self.in_cell:
+                    continue
+                try:
+                    self._answer()
+                except Exception as exc:  # noqa: BLE001 - stop; the kernel answers after the cell
+                    self.in_cell = False
+                    _warn(exc)
+                    return
 
     def kind(self, frames: list[Any]) -> str | None:
         """The message's type, from its header alone (None for ipykernel's markers)."""
@@ -97,9 +149,11 @@ class _Answerer:
 
     def hand_back(self, *_: Any) -> None:
         """After the cell: give the kernel the messages kept for later, in order."""
-        self.shell.events.unregister("post_run_cell", self.hand_back)
-        self.hooked = False
-        later, self.later = self.later, []
+        with self.lock:  # the thread is done reading: the kernel's loop reads next
+            self.in_cell = False
+            later, self.later = self.later, []
+        if not later:
+            return
         receive = self.feed.to_stream._recv_callback  # how the kernel takes a message
         for frames in later:
             asyncio.ensure_future(receive(frames))
@@ -126,6 +180,17 @@ def _find() -> _Answerer | None:
     return _Answerer(shell, kernel, feed)
 
 
+def _get() -> _Answerer | None:
+    global _answerer, _unavailable
+    if _unavailable:
+        return None
+    if _answerer is None:
+        _answerer = _find()
+        if _answerer is None:
+            _unavailable = True
+    return _answerer
+
+
 def answer() -> int:
     """Handle the widget messages waiting for the kernel; returns how many were read.
 
@@ -133,25 +198,37 @@ def answer() -> int:
     once failed (it then warns once: a reloaded page shows the board when the cell
     ends).
     """
-    global _answerer, _unavailable
-    if _unavailable or threading.current_thread() is not threading.main_thread():
+    global _unavailable
+    if threading.current_thread() is not threading.main_thread():
         return 0
-    if _answerer is None:
-        _answerer = _find()
-        if _answerer is None:
-            _unavailable = True
-            return 0
+    answerer = _get()
+    if answerer is None:
+        return 0
     try:
-        return _answerer.answer()
+        return answerer.answer()
     except Exception as exc:  # noqa: BLE001 - training goes on; the board waits for the cell
         _unavailable = True
-        from ..errors import HypertunerWarning
-
-        warnings.warn(
-            "hypertuner cannot answer the browser while this cell runs "
-            f"({type(exc).__name__}: {exc}); a page reloaded now shows the board when the "
-            "cell ends",
-            HypertunerWarning,
-            stacklevel=2,
-        )
+        _warn(exc)
         return 0
+
+
+def answer_in_background() -> bool:
+    """Answer the browser from a thread whenever a synchronous cell runs, from the next
+    cell on (see the module's notes); returns whether that could be set up."""
+    answerer = _get()
+    if answerer is None:
+        return False
+    answerer.background()
+    return True
+
+
+def _warn(exc: BaseException) -> None:
+    from ..errors import HypertunerWarning
+
+    warnings.warn(
+        "hypertuner cannot answer the browser while this cell runs "
+        f"({type(exc).__name__}: {exc}); a page reloaded now shows the board when the "
+        "cell ends",
+        HypertunerWarning,
+        stacklevel=3,
+    )

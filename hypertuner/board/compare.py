@@ -28,6 +28,7 @@ from ..errors import HypertunerWarning
 from ..run import Run
 from ..runinfo import STATUSES
 from ..runlist import duration, flat_params, runs
+from ._answer import answer_in_background
 from .board import STATUS_COLOURS, Board, color
 from .engine import Engine
 
@@ -143,6 +144,9 @@ class Compare(VBox):
         if follow:
             self._replace_follower()
             threading.Thread(target=self._follow, name="hypertuner-compare", daemon=True).start()
+        # Ticking a run the browser holds no lines for needs the kernel: while another
+        # cell keeps it busy (trainer.wait(), say), a thread answers instead.
+        answer_in_background()
 
     def __repr__(self) -> str:
         return f"<hypertuner Compare of {len(self._runs)} runs>"
