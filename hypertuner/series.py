@@ -292,6 +292,18 @@ class SeriesMap(Mapping[str, Series]):
         self._sync()
         return len(self._series)
 
+    def last_step(self) -> float | None:
+        """The largest of the keys' last steps, of those logged with steps (None if
+        none): brought up to date once, not once per key (a board's header reads it
+        several times a second, with hundreds of keys)."""
+        self._sync()
+        last = [
+            series._steps[series._n - 1]
+            for series in self._series.values()
+            if series._n and series._steps[0] != series._walls[0]  # not timed
+        ]
+        return float(max(last)) if last else None
+
     @property
     def kinds(self) -> dict[str, str]:
         """Each key's kind: ``"number"``, ``"bool"`` or ``"text"``."""

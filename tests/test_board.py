@@ -225,6 +225,86 @@ def test_a_slow_redraw_waits_ten_times_its_cost_up_to_a_second(comms):
     logger.close()
 
 
+def test_the_header_follows_every_tick_and_the_charts_wait_fifty_times_their_cost(comms):
+    """A redraw of the charts of a big board costs tens of milliseconds: it comes at
+    most once per CHARTS_WAIT times that cost (a fiftieth of the loop) and at least
+    once per CHARTS_MOST seconds, while the header's step, cheap to send, follows
+    every tick of the logger's timer. Closing draws the charts at once."""
+    from hypertuner.board.board import CHARTS_MOST, CHARTS_WAIT
+    from hypertuner.logger import REDRAW_EVERY, REDRAW_MOST, REDRAW_SHARE
+
+    timer = Clock()
+    logger = hypertuner.Logger(display=False, timer=timer)
+    logger.log({"loss": 1.0}, 0)
+    board = board_for(logger)
+    redraw = board.redraw
+    cost = [0.0]
+
+    def slow_redraw(full=False):
+        timer.now += cost[0]  # drawing the charts takes this long
+        return redraw(full)
+
+    board.redraw = slow_redraw
+    step = 1
+    for seconds in (0.002, 0.01, 0.02, 0.05):
+        cost[0] = seconds
+        timer.now += 10  # the charts are due
+        charts_before = len(data_updates(board))
+        logger.log({"loss": 1.0}, step)  # draws them, taking `seconds`
+        assert len(data_updates(board)) == charts_before + 1
+        drawn_at = timer.now - seconds
+        wait = max(min(seconds * CHARTS_WAIT, CHARTS_MOST), REDRAW_EVERY)
+        headers = 0
+        while len(data_updates(board)) == charts_before + 1:
+            timer.now += REDRAW_EVERY / 4
+            step += 1
+            logger.log({"loss": 1.0}, step)
+            if f"last step {step}<" in board._header.value.replace(" ·", "<"):
+                headers += 1
+        # Drawn again at the first tick of the logger's timer once due (a tick comes
+        # at the first log() of the loop after its time: up to a step late).
+        waited = timer.now - seconds - drawn_at
+        assert wait <= waited <= wait + REDRAW_EVERY * 1.25 + 1e-9, (seconds, waited)
+        # The header showed the step at every tick in between (after the wait the
+        # logger itself takes after a slow tick), the charts did not.
+        ticking = wait - min(max(REDRAW_EVERY, seconds / REDRAW_SHARE), REDRAW_MOST)
+        assert headers >= round(ticking / REDRAW_EVERY) - 1, (seconds, headers)
+    cost[0] = 0.5
+    charts_before = len(data_updates(board))
+    logger.close()  # not due, yet drawn: the final state
+    assert len(data_updates(board)) == charts_before + 1
+    assert "finished" in board._header.value
+
+
+def test_charts_the_header_went_ahead_of_are_drawn_when_training_pauses(comms):
+    """Training that stops logging before its charts are due (an evaluation, a held
+    loop) leaves the header ahead of the lines; catch_up(), called while the cell
+    runs, draws them once no tick came for CHARTS_MOST seconds, and only then."""
+    from hypertuner.board.board import CHARTS_MOST
+    from hypertuner.logger import REDRAW_EVERY
+
+    timer = Clock()
+    logger = hypertuner.Logger(display=False, timer=timer)
+    logger.log({"loss": 1.0}, 0)
+    board = board_for(logger)
+    board.catch_up()  # nothing is behind
+    drawn = len(data_updates(board))
+    timer.now += REDRAW_EVERY
+    board._charts_at = timer.now + 0.05  # the charts are due just after this tick
+    logger.log({"loss": 0.5}, 7)  # a tick before the charts are due: the header alone
+    assert "last step 7" in board._header.value and len(data_updates(board)) == drawn
+    timer.now += CHARTS_MOST / 2
+    board.catch_up()  # not paused long enough: the next log() may come any moment
+    assert len(data_updates(board)) == drawn
+    timer.now += CHARTS_MOST / 2
+    board.catch_up()
+    assert len(data_updates(board)) == drawn + 1
+    assert board._snapshot()["lines"]["0/0"]["total"] == 2  # both points drawn
+    board.catch_up()  # caught up: nothing more to send
+    assert len(data_updates(board)) == drawn + 1
+    logger.close()
+
+
 def test_the_header_reads_the_loggers_clock(comms):
     """The header's elapsed time comes from the logger's clock, not the machine's."""
     clock = Clock()

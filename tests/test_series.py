@@ -91,3 +91,23 @@ def test_timed_tells_points_logged_without_a_step():
     stepped = Series("s", NUMBER)
     stepped.extend([0.0, 1.0], [10.5, 11.5], [1.0, 2.0])
     assert timed.timed and not stepped.timed and not Series("e", NUMBER).timed
+
+
+def test_last_step_is_the_largest_last_step_of_the_keys_logged_with_steps(tmp_path):
+    """What a board's header shows: a key whose steps went back still counts its
+    latest, keys logged without a step (their steps are times) do not count, and a
+    run of only those has none. Live and reopened alike."""
+    import hypertuner
+
+    logger = hypertuner.Logger(dir=tmp_path, display=False)
+    assert logger.last_step() is None
+    logger.log({"clock": 1.0})  # no step: the wall clock, not a step
+    assert logger.last_step() is None
+    logger.log({"a": 1.0, "b": 1.0}, 10)
+    logger.log({"a": 2.0}, 40)
+    logger.log({"b": 2.0}, 25)  # b goes back below a's latest: a's 40 is the last
+    assert logger.last_step() == 40.0
+    logger.log({"a": 3.0}, 5)  # gradient accumulation, a restart: a's latest is 5
+    assert logger.last_step() == 25.0
+    logger.close()
+    assert hypertuner.load(logger.path).last_step() == 25.0

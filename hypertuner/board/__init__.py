@@ -55,7 +55,7 @@ def board_for(source: Any) -> Any:
             from ._answer import answer
 
             def redraw(final: bool) -> None:
-                board.redraw(full=final)
+                board.tick(final)
                 answer()  # a page reloaded while the cell runs gets the board back
 
             source._watch(redraw)
@@ -75,7 +75,9 @@ def show(source: Any) -> Any:
 
     board = board_for(source)
     handle = display(board, display_id=True)
-    answer_in_background()  # a page reloaded while a later cell runs gets it back
+    # A page reloaded while a later cell runs gets it back, and a paused training's
+    # last steps are drawn.
+    answer_in_background(_catch_up)
     if handle is not None:
         board._handles.append(handle)
     return handle
@@ -97,6 +99,13 @@ def _redraw_after_each_cell(source: Any, board: Any) -> None:
     if not _after_cell:
         shell.events.register("post_run_cell", _after_each_cell)
     _after_cell.append((source, board))
+
+
+def _catch_up() -> None:
+    """drawing the charts of paused trainings"""
+    for source, board in list(_after_cell):
+        if not source.closed:
+            board.catch_up()
 
 
 def _after_each_cell(*_: Any) -> None:

@@ -16,7 +16,8 @@ a thread that does the same every tenth of a second, but only while a synchronou
 cell runs. Then the main thread is inside the cell and its event loop, the only
 other reader of the socket, reads nothing; an async cell's loop does read it, and
 ipykernel then handles comms itself. A lock keeps the thread and the redraw tick
-from reading at once.
+from reading at once. The same thread runs the chores given to it, such as drawing
+the charts of a board whose training paused (see ``Board.catch_up``).
 
 This uses ipykernel 7's internals (its shell-channel thread and the socket that
 feeds the main thread); anywhere else (an older ipykernel, another kernel, a
@@ -30,6 +31,7 @@ import asyncio
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from .._notebook import ipython
@@ -55,6 +57,7 @@ class _Answerer:
         self.lock = threading.Lock()  # one reader of the socket at a time
         self.in_cell = False  # a synchronous cell runs: its loop reads nothing
         self.thread: threading.Thread | None = None
+        self.chores: list[Callable[[], Any]] = []  # run by the thread while a cell runs
         shell.events.register("pre_run_cell", self.cell_starts)
         shell.events.register("post_run_cell", self.hand_back)
 
@@ -99,8 +102,11 @@ class _Answerer:
         with self.lock:
             self.in_cell = not run_async
 
-    def background(self) -> None:
-        """Answer from a thread of its own while synchronous cells run (once)."""
+    def background(self, chore: Callable[[], Any] | None) -> None:
+        """Answer from a thread of its own while synchronous cells run (once), and do
+        ``chore`` there too."""
+        if chore is not None and chore not in self.chores:
+            self.chores.append(chore)
         if self.thread is None:
             self.thread = threading.Thread(target=self._loop, name="hypertuner-answer", daemon=True)
             self.thread.start()
@@ -117,6 +123,19 @@ class _Answerer:
                     self.in_cell = False
                     _warn(exc)
                     return
+            for chore in list(self.chores):  # outside the lock: log() may answer meanwhile
+                try:
+                    chore()
+                except Exception as exc:  # noqa: BLE001 - that one stops, the rest go on
+                    self.chores.remove(chore)
+                    from ..errors import HypertunerWarning
+
+                    warnings.warn(
+                        f"hypertuner stopped {(chore.__doc__ or repr(chore)).strip()}: "
+                        f"{type(exc).__name__}: {exc}",
+                        HypertunerWarning,
+                        stacklevel=1,
+                    )
 
     def kind(self, frames: list[Any]) -> str | None:
         """The message's type, from its header alone (None for ipykernel's markers)."""
@@ -212,13 +231,15 @@ def answer() -> int:
         return 0
 
 
-def answer_in_background() -> bool:
+def answer_in_background(chore: Callable[[], Any] | None = None) -> bool:
     """Answer the browser from a thread whenever a synchronous cell runs, from the next
-    cell on (see the module's notes); returns whether that could be set up."""
+    cell on (see the module's notes), and call ``chore`` (once registered, however
+    often given) after each look, every PERIOD seconds; returns whether that could be
+    set up."""
     answerer = _get()
     if answerer is None:
         return False
-    answerer.background()
+    answerer.background(chore)
     return True
 
 

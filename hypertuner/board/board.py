@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,13 @@ EAGER = 64
 # The most bytes of points a redraw sends; lines beyond wait for the next redraw
 # (a first redraw, or one after the runs shown change, sends everything).
 BYTES_PER_REDRAW = 200_000
+
+# A live board's header (the step, the points) changes at every tick of log()'s
+# redraw timer; its charts only when due: each redraw of the charts waits this many
+# times its cost, so drawing them takes at most a fiftieth of the training loop (a
+# redraw of 64 keys costs tens of milliseconds), and at most CHARTS_MOST seconds.
+CHARTS_WAIT = 50
+CHARTS_MOST = 1.0
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TEXT_ROWS = 8
@@ -187,18 +195,32 @@ def _f64(array: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(array, np.float64))
 
 
-def _exact(array: np.ndarray) -> tuple[memoryview, bool]:
-    """The column as float32 when that keeps every value exact, else float64.
+def _exact(columns: dict[str, np.ndarray]) -> tuple[dict[str, memoryview], list[str]]:
+    """Each column as float32 where that keeps every value exact, else as float64.
 
-    Returns the buffer and whether it is float64 ("wide"). Half the bytes is worth
-    it only when nothing changes: 123,456,789 in float32 reads 123,456,792, and
-    values beyond 3.4e38 would become infinite. NaN and infinities stay as they are.
+    Returns the buffers and the names of those sent as float64 ("wide"). Half the
+    bytes is worth it only when nothing changes: 123,456,789 in float32 reads
+    123,456,792, and values beyond 3.4e38 would become infinite. NaN and infinities
+    stay as they are. The columns are checked together, a few calls for all of
+    them: a redraw packs five per line, for every line of the board.
     """
+    ends = np.cumsum([len(column) for column in columns.values()])
+    whole = np.concatenate(list(columns.values()), dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        narrow = np.ascontiguousarray(array, np.float32)
-        # Equal as they are, the common case, is one comparison; NaN needs the slow one.
-        exact = bool((narrow == array).all()) or np.array_equal(narrow, array, equal_nan=True)
-    return (memoryview(narrow), False) if exact else (_f64(array), True)
+        narrow = whole.astype(np.float32)
+    same = narrow == whole
+    if not same.all():
+        same |= np.isnan(whole)  # NaN is not equal to itself, yet exact
+    buffers, wide = {}, []
+    start = 0
+    for (name, column), end in zip(columns.items(), ends):
+        if same[start:end].all():
+            buffers[name] = memoryview(narrow[start:end])
+        else:
+            buffers[name] = _f64(column)
+            wide.append(name)
+        start = end
+    return buffers, wide
 
 
 def _resumed(
@@ -256,6 +278,9 @@ class Board(VBox):
         self._rev = 0
         self._whole_rev = 0  # the last message that held every line whole
         self._rate: tuple[float, int] | None = None  # (when, points) at the last redraw
+        self._charts_at = -np.inf  # when tick() next redraws the charts (on the timer)
+        self._ticked = -np.inf  # when tick() last ran
+        self._behind = False  # whether the header shows points the charts do not
         self._handles: list[Any] = []  # display handles whose static picture to refresh
         self._pictured = -1  # points when the static picture was last refreshed
         single = len(self._sources) == 1 and toggle_by == "chart"
@@ -333,6 +358,40 @@ class Board(VBox):
         with self._lock:
             return self._redraw(full)
 
+    @property
+    def _single(self) -> bool:
+        """Whether this shows one run, with its header and its table of texts."""
+        return len(self._sources) == 1 and self._header in self.children
+
+    def tick(self, final: bool = False) -> None:
+        """What a live logger calls from ``log()`` on its redraw timer (and on close,
+        ``final``): the charts when they are due (see CHARTS_WAIT), else the header."""
+        timer = self._tick_clock()
+        with self._lock:
+            started = self._ticked = timer()
+            if not final and started < self._charts_at:
+                if self._single:
+                    self._header.value = self._header_html()
+                self._behind = True
+                return
+            self.redraw(full=final)
+            self._behind = False
+            cost = timer() - started
+            self._charts_at = started + min(cost * CHARTS_WAIT, CHARTS_MOST)
+
+    def catch_up(self) -> None:
+        """Draw the charts the header went ahead of, once no tick came for
+        CHARTS_MOST seconds: the training paused (an evaluation, a held loop) before
+        they were due. Called from another thread while a cell runs."""
+        timer = self._tick_clock()
+        with self._lock:
+            if self._behind and timer() - self._ticked >= CHARTS_MOST:
+                self.redraw()
+                self._behind = False
+
+    def _tick_clock(self) -> Any:
+        return getattr(self._source, "_timer", time.monotonic)  # tests move the logger's
+
     def _redraw(self, full: bool) -> int:
         kinds: dict[str, str] = {}
         for source in self._sources:
@@ -373,7 +432,7 @@ class Board(VBox):
             self._engine.data = {"rev": self._rev, "full": full, "lines": payload}
             if full:
                 self._whole_rev = self._rev
-        if len(self._sources) == 1 and self._header in self.children:
+        if self._single:
             self._header.value = self._header_html()
             texts = [key for key, kind in kinds.items() if kind == "text"]
             self._text.value = self._text_html(texts) if texts else ""
@@ -555,13 +614,13 @@ class Board(VBox):
             "ms": sums,
             "mc": counts,
         }
-        packed = {name: _exact(column) for name, column in columns.items()}
+        buffers, wide = _exact(columns)
         line = {
-            **{name: buffer for name, (buffer, _) in packed.items()},
+            **buffers,
             # Times since the run began only place a line: float32 is plenty.
             "t": _f32(walls[picked] - created),
             "mt": _f32(walls[ends] - created),
-            "wide": [name for name, (_, wide) in packed.items() if wide],
+            "wide": wide,
             # These replace the browser's points from index "from" on, and its means
             # from "mfrom" on; what comes before is as the last send left it, but for
             # the points "keep" leaves out and the buckets merged up to "size".
@@ -615,8 +674,7 @@ class Board(VBox):
         now = source.now()
         end = source.ended or now
         elapsed = max(0.0, end - source.created)
-        # Keys logged without a step have the wall clock as their step: not a step.
-        last_steps = [float(s.steps[-1]) for s in source.values() if len(s) and not s.timed]
+        last_step = source.last_step()  # keys logged without a step have none
         when, before = self._rate or (now, points)
         rate = (
             (points - before) / (now - when) if now > when and source.status == "running" else None
@@ -629,8 +687,8 @@ class Board(VBox):
             f"<span style='color:{colour}'>{html.escape(status)}</span>",
             f"{points:,} points",
         ]
-        if last_steps:
-            parts.append(f"last step {_number(max(last_steps))}")
+        if last_step is not None:
+            parts.append(f"last step {_number(last_step)}")
         parts.append(format_duration(elapsed))
         if rate:  # an idle logger shows no rate
             parts.append(f"{rate:,.0f} points/s")
