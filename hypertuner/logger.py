@@ -70,6 +70,7 @@ from .runinfo import (
     process_start,
     read_stop,
     remove_run,
+    summary_of,
     write_info,
 )
 from .series import Series, SeriesView
@@ -880,6 +881,8 @@ class Logger(RunBase):
         self._info["ended"] = self._clock()
         try:
             if self._keys:
+                if flushed:  # every point is on disk: a listing may read this instead
+                    self._summarise()
                 write_info(self._path, self._info)
             else:
                 # No key was ever defined, so no point accepted: an empty run folder
@@ -899,6 +902,15 @@ class Logger(RunBase):
         _process.unregister(self)
         if self._listeners:
             self._redraw(final=True)
+
+    def _summarise(self) -> None:
+        """Put each key's count, last, min and max into run.json's ``summary``."""
+        try:
+            summary = summary_of(self._series, self._path / DATA_FILE)
+        except OSError:
+            return  # the points file is gone or unreadable: a reader finds out itself
+        if summary is not None:
+            self._info["summary"] = summary
 
     def _detach(self) -> None:
         """In a forked child: let go of the parent's run without touching it.

@@ -12,11 +12,12 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ._base import RunBase, runs_dir
 from .errors import HypertunerWarning
 from .runfile import DATA_FILE
-from .runinfo import INFO_FILE, read_info
+from .runinfo import INFO_FILE, read_info, saved_summary
 from .runreader import Columns, RunReader
 from .series import Series
 
@@ -42,6 +43,8 @@ class Run(RunBase):
         self._series: dict[str, Series] = {}
         self._loaded = False
         self._told: str | None = None  # the damage the user was told of
+        self._saved: tuple[dict, Any] | None = None  # (the run.json read, its summary)
+        self._known = 0  # points told of by a summary before they were read
 
     def _sync(self) -> None:
         if not self._loaded:
@@ -66,6 +69,46 @@ class Run(RunBase):
             self._read_points(warn=False)
         self._told = self._reader.damage
         return self._reader.damage
+
+    def saved_summary(self) -> tuple[int, dict[str, tuple]] | None:
+        """What run.json says of the points of a run closed cleanly, while they are
+        not read: the number of points and, per key, (kind, count, last, min, max).
+        None when the points were read, or when the summary is missing, damaged or no
+        longer holds (the points file changed since the close)."""
+        if self._loaded:
+            return None
+        if self._saved is None or self._saved[0] is not self._info:
+            self._saved = (self._info, saved_summary(self._info, self._path))
+        if self._saved[1] is not None:
+            self._known = self._saved[1][0]
+        return self._saved[1]
+
+    @property
+    def points(self) -> int:
+        """The number of points, over all keys (from run.json when it holds)."""
+        saved = self.saved_summary()
+        return saved[0] if saved is not None else super().points
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each key's kind: ``"number"``, ``"bool"`` or ``"text"`` (from run.json when
+        it holds)."""
+        saved = self.saved_summary()
+        if saved is not None:
+            return {name: entry[0] for name, entry in saved[1].items()}
+        return super().kinds
+
+    def summaries(self) -> dict[str, tuple[int, float, float, float]]:
+        """Each number or bool key's count, last, min and max (see Series.stats),
+        from run.json when it holds, so that listing finished runs reads no points."""
+        saved = self.saved_summary()
+        if saved is not None:
+            return {name: entry[1:] for name, entry in saved[1].items() if entry[0] != "text"}
+        return {
+            name: (len(series), *series.stats())
+            for name, series in self.items()
+            if series.kind != "text" and len(series)
+        }
 
     def reload_info(self) -> None:
         """Read ``run.json`` again: the status, the end time, any error.
@@ -97,15 +140,17 @@ class Run(RunBase):
         -------
         int
             How many points were new: those appended, or every point after starting
-            over (or on the first read).
+            over (or on the first read, but those :attr:`points` already counted
+            from run.json's summary).
         """
         self.reload_info()
         if not self._loaded:
             self._read_points(warn=True)
-            return self.points
+            return max(0, self.points - self._known)  # those a summary told of are not new
         return self._read_points(warn=True)
 
     def _start_over(self) -> None:
+        self._known = 0
         self._series = {}
         self._reader.start_over()
         self._told = None

@@ -45,6 +45,8 @@ __all__ = [
     "remove_run",
     "replace_json",
     "request_stop",
+    "saved_summary",
+    "summary_of",
     "write_info",
 ]
 
@@ -71,6 +73,61 @@ MAX_DEPTH = 64
 MAX_TIME = 2**33
 # A pid is a positive C int: os.kill refuses anything larger.
 MAX_PID = 2**31 - 1
+
+
+# A run closed cleanly keeps each key's kind, count, last, min and max in run.json
+# ("summary"), so listing and comparing finished runs reads no points file. Past
+# this many keys it is left out: run.json would outgrow what a listing reads fast.
+SUMMARY_KEYS = 10_000
+KINDS = ("number", "bool", "text")
+
+
+def summary_of(series: Any, data: Path) -> dict[str, Any] | None:
+    """The ``summary`` field for a closed run: its series (name -> Series), and its
+    points file as closed (its size tells a reader the summary still holds)."""
+    if len(series) > SUMMARY_KEYS:
+        return None
+    keys: dict[str, list[Any]] = {}
+    points = 0
+    for name, each in series.items():
+        count = len(each)
+        if not count:
+            continue
+        points += count
+        stats = (math.nan,) * 3 if each.kind == "text" else each.stats()
+        keys[name] = [each.kind, count, *(v if math.isfinite(v) else None for v in stats)]
+    return {"bytes": data.stat().st_size, "points": points, "keys": keys}
+
+
+def saved_summary(info: dict[str, Any], folder: Path) -> tuple[int, dict[str, tuple]] | None:
+    """A closed run's ``summary``: its points and, per key, (kind, count, last, min,
+    max), NaN for null. None unless it is whole and still holds: the points file has
+    the size it had at close (it was not appended to, cut or replaced since). A
+    damaged or hostile summary is none: the points file then says."""
+    summary = info.get("summary")
+    if info.get("status") == "running" or type(summary) is not dict:
+        return None
+    size, points, keys = summary.get("bytes"), summary.get("points"), summary.get("keys")
+    if type(size) is not int or type(points) is not int or type(keys) is not dict:
+        return None
+    try:
+        if (folder / DATA_FILE).stat().st_size != size:
+            return None
+    except OSError:
+        return None
+    entries: dict[str, tuple] = {}
+    total = 0
+    for name, entry in keys.items():
+        if type(entry) is not list or len(entry) != 5 or entry[0] not in KINDS:
+            return None
+        kind, count, *stats = entry
+        if type(count) is not int or count < 1:
+            return None
+        if not all(v is None or type(v) in (int, float) for v in stats):
+            return None
+        total += count
+        entries[name] = (kind, count, *(math.nan if v is None else float(v) for v in stats))
+    return (points, entries) if total == points else None
 
 
 def write_info(folder: Path, info: dict[str, Any]) -> None:

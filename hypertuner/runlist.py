@@ -397,8 +397,8 @@ def duration(run: Run, now: float) -> float:
 
 def _stats(run: Run, key: str) -> tuple[float, float, float]:
     """Last, min and max of a key, NaN where the run lacks it (see Series.stats)."""
-    series = run.get(key)
-    return series.stats() if series is not None else (math.nan, math.nan, math.nan)
+    stats = run.summaries().get(key)
+    return stats[1:] if stats is not None else (math.nan, math.nan, math.nan)
 
 
 def _points(run: Run) -> tuple[int | None, str | None]:
@@ -407,6 +407,8 @@ def _points(run: Run) -> tuple[int | None, str | None]:
     The count is None, with the reason, for a points file that cannot be read at all.
     """
     try:
+        if run.saved_summary() is not None:
+            return run.points, None  # closed whole, unchanged since
         if run.loaded:
             return run.points, run.damage
         return count_points(run.path / DATA_FILE, final=run.status != "running")
@@ -416,6 +418,8 @@ def _points(run: Run) -> tuple[int | None, str | None]:
 
 def _problem(run: Run) -> str | None:
     """Why a run's points cannot all be read (damage, an unreadable file), or None."""
+    if run.saved_summary() is not None:
+        return None  # closed whole, and its points file unchanged since
     try:
         return run.damage
     except (HypertunerError, OSError) as exc:

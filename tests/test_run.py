@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -65,12 +66,59 @@ def test_a_run_name_wins_over_a_file_of_that_name(tmp_path, monkeypatch):
 
 
 def test_points_are_read_only_when_asked_for():
-    """Opening a run reads run.json only; the points file is read on first access."""
+    """Opening a run reads run.json only; the points file is read on first access.
+    What a listing asks of a run closed cleanly (its points, kinds, each key's count,
+    last, min and max) run.json's summary answers, with the points read."""
     logger = make_run()
     run = hypertuner.load(logger.path)
     assert run.bytes_read == 0
     assert run.points == 15
+    assert run.kinds == logger.kinds
+    summaries = run.summaries()
+    assert run.bytes_read == 0 and not run.loaded
+    assert list(run["loss"].values) == [1.0, 0.5, 1 / 3, 0.25, 0.2]  # now it reads
     assert run.bytes_read == (logger.path / "points.htr").stat().st_size
+    assert summaries == run.summaries()  # the summary says what the points do
+    assert summaries == {"loss": (5, 0.2, 0.2, 1.0), "best": (5, 0.0, 0.0, 1.0)}
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["append", "cut", "bad count", "bad kind", "not a list", "total", "hostile types", "running"],
+)
+def test_a_summary_that_no_longer_holds_is_not_used(change):
+    """A summary is used only while the points file has its size at close and the
+    summary itself adds up: otherwise the points are read, never a traceback."""
+    import json
+
+    logger = make_run()
+    info_path, data = logger.path / "run.json", logger.path / "points.htr"
+    info = json.loads(info_path.read_text())
+    summary = info["summary"]
+    if change == "append":
+        with open(data, "ab") as handle:
+            handle.write(b"\0" * 8)  # another writer, or a torn tail: read the file
+    elif change == "cut":
+        data.write_bytes(data.read_bytes()[:-1])
+    elif change == "bad count":
+        summary["keys"]["loss"][1] = -5
+    elif change == "bad kind":
+        summary["keys"]["loss"][0] = "image"
+    elif change == "not a list":
+        summary["keys"]["loss"] = {"last": 0.2}
+    elif change == "total":
+        summary["points"] = 99
+    elif change == "hostile types":
+        summary["bytes"] = "1e999"
+    elif change == "running":
+        info["status"] = "running"
+    info_path.write_text(json.dumps(info))
+    run = hypertuner.load(logger.path)
+    assert run.saved_summary() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cut file is damaged: it says so
+        points = run.points
+    assert run.loaded and points <= 15
 
 
 def test_refresh_reads_only_appended_bytes():

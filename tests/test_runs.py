@@ -557,9 +557,39 @@ def test_runs_reads_only_run_json():
         make_run(name)
     listed = hypertuner.runs()
     assert [r.bytes_read for r in listed] == [0, 0, 0]
-    assert listed[1].points == 3
-    assert [r.bytes_read > 0 for r in listed] == [False, True, False]
+    assert listed[1].points == 3  # from run.json's summary: still no points read
+    assert [r.bytes_read for r in listed] == [0, 0, 0]
     assert np.array_equal(listed[1]["loss"].values, [1.0, 0.5, 0.25])
+    assert [r.bytes_read > 0 for r in listed] == [False, True, False]
+
+
+def test_listing_and_comparing_closed_runs_read_no_points_file():
+    """The summary table, the repr and the compare table of runs closed cleanly come
+    from run.json (a folder of 1,000 runs lists without reading their points); a
+    run still being written is read, and the compare view reads the lines it holds."""
+    from hypertuner.board.compare import HELD, Compare
+
+    names = [f"run-{number:02d}" for number in range(HELD + 3)]
+    for name in names:
+        make_run(name)
+    live = hypertuner.Logger(name="zz-live")
+    live.log({"loss": 9.0}, 0)
+    live.flush()
+    listed = hypertuner.runs()
+    table = listed.summary()
+    assert table.loc["run-01", "loss/min"] == 0.25 and table.loc["zz-live", "loss/last"] == 9.0
+    assert table.loc["run-01", "points"] == 3
+    repr(listed)
+    assert [run.name for run in listed if run.loaded] == ["zz-live"]
+    view = Compare(listed._dir, follow=False)
+    rows = {row["name"]: row for row in view._table.rows}
+    assert rows["run-00"]["metrics"]["loss"] == {"last": 0.25, "min": 0.25, "max": 1.0}
+    assert rows["run-00"]["points"] == 3
+    held = {source.name for source in view._board.sources}
+    assert len(held) == HELD and "run-00" not in held
+    assert {run.name for run in view._runs if run.loaded} == held  # read for their lines
+    view.close()
+    live.close()
 
 
 def test_runs_are_sorted_by_creation_time_then_name(runs_folder):

@@ -92,10 +92,11 @@ def _finite(value: float) -> float | None:
 
 def _metrics(run: Run) -> dict[str, dict[str, float | None]]:
     """Each numeric key's last, min and max."""
+    kinds = run.kinds
     return {
-        key: dict(zip(("last", "min", "max"), map(_finite, series.stats())))
-        for key, series in run.items()
-        if series.kind == "number" and len(series)
+        key: dict(zip(("last", "min", "max"), map(_finite, stats[1:])))
+        for key, stats in run.summaries().items()
+        if kinds[key] == "number"
     }
 
 
