@@ -656,6 +656,17 @@ class Engine {
 function initialize({ model }) {
   const uid = model.get("uid");
   engines.set(uid, new Engine(model));
+  // This front end keeps every line whole in the model's state (see keepWhole), so
+  // the kernel need not send the whole board at a cell's end: at 500 keys that is
+  // 18 MB the page would read before it saw the cell finish.
+  if (!model.get("whole_kept")) {
+    model.set("whole_kept", true);
+    try {
+      model.save_changes();
+    } catch (err) {
+      // No kernel to tell (a saved notebook reopened): nothing is sent anyway.
+    }
+  }
   return () => engines.delete(uid);
 }
 

@@ -519,6 +519,39 @@ def test_a_cell_that_logged_ends_with_the_whole_board_as_the_last_message(comms,
     logger.close()
 
 
+def test_a_front_end_that_keeps_lines_whole_gets_only_the_change_at_the_end(comms, monkeypatch):
+    """engine.js keeps every line whole in the state it saves and says so
+    (whole_kept): a cell's end and a close then send what changed, all of it however
+    many bytes (nothing comes after to send the rest), and not the whole board."""
+    import types
+
+    import hypertuner.board as board_module
+    from hypertuner.board import board as board_module_board
+
+    events = Events()
+    monkeypatch.setattr(board_module, "ipython", lambda: types.SimpleNamespace(events=events))
+    monkeypatch.setattr(board_module, "_after_cell", [])
+    monkeypatch.setattr(board_module_board, "BYTES_PER_REDRAW", 1)  # a line a redraw
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
+    logger.log({f"k{i}": 0.0 for i in range(4)}, 0)
+    board = board_for(logger)
+    board.engine.whole_kept = True  # as the browser sets it
+    for step in range(1, 500):
+        logger.log({f"k{i}": float(step) for i in range(4)}, step)  # no tick: same time
+    events.run_cell()
+    data, _ = data_updates(board)[-1]
+    state = data["state"]["data"]
+    assert not state["full"] and sorted(state["lines"]) == ["0/0", "1/0", "2/0", "3/0"]
+    assert all(line["from"] > 0 for line in state["lines"].values())  # the change only
+    assert all(chart.drawn[0] == 500 for chart in board._charts.values())
+    logger.log({"k0": 1.0}, 500)
+    logger.close()
+    state = data_updates(board)[-1][0]["state"]["data"]
+    assert not state["full"] and list(state["lines"]) == ["0/0"]
+    assert "finished" in board._header.value
+
+
 def test_a_board_failing_after_a_cell_warns_and_the_others_go_on(comms, monkeypatch):
     import types
 

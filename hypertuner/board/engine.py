@@ -83,6 +83,11 @@ class Engine(anywidget.AnyWidget):
     # the browser so that ticking a run shows it at once, even while the kernel is busy.
     masked = traitlets.List(traitlets.Unicode()).tag(sync=True)
     reset = traitlets.Int(0).tag(sync=True)
+    # Set by a front end running engine.js, which keeps every line whole in the state
+    # it saves (see keepWhole there): a cell's end then sends only what changed. Left
+    # False by front ends that save the last message's state (nbclient, papermill),
+    # which get every line whole at the end.
+    whole_kept = traitlets.Bool(False).tag(sync=True)
     # Which charts are on show: those whose key matches the filter (a regular
     # expression, case-insensitive; text that is not one is matched as it is), in a
     # section not collapsed. Charts not on show are not drawn.
