@@ -94,6 +94,10 @@ SYSTEM_EVERY = 5.0
 # 7 MB for calls of 5 numbers, 30 MB for 50) even when nothing reads.
 DRAIN_AT = 1 << 15
 DRAIN_LIMIT = 4 * DRAIN_AT
+# With a board watching, the flush thread also drains this often (s): a redraw tick
+# reads the series, and would otherwise drain everything queued since the last one
+# in log() (at 64 keys and 3,000 calls a second, more than the drawing itself).
+DRAIN_WATCHED = 0.05
 # bytes.join lets the GIL go to join a megabyte or more (see _HELD_COPY_BYTES in
 # series.py for why a drain must not): packed calls are joined at most this much at
 # a time.
@@ -654,6 +658,7 @@ class Logger(RunBase):
         """Call ``redraw(final)`` from log() every REDRAW_EVERY seconds and on close."""
         self._listeners.append(redraw)
         self._redraw_at = self._timer()
+        self._wake.set()  # the flush thread now drains on time too
 
     def _redraw(self, final: bool = False) -> None:
         # Scheduled on the monotonic clock: a wall clock stepped back by NTP must not
@@ -761,18 +766,22 @@ class Logger(RunBase):
                     self._dirty[record.id] = record
 
     def _flush_loop(self) -> None:
-        """The background thread: drains when log() wakes it, samples, flushes on time."""
+        """The background thread: drains when log() wakes it (and every DRAIN_WATCHED s
+        while a board watches), samples, flushes on time."""
         now = time.monotonic()
         flush_at, sample_at = now + self._flush_every, now + self._system_every
+        drain_at = now + DRAIN_WATCHED
         while True:
-            woken = self._wake.wait(max(0.0, min(flush_at, sample_at) - time.monotonic()))
+            due = min(flush_at, sample_at, drain_at if self._listeners else math.inf)
+            woken = self._wake.wait(max(0.0, due - time.monotonic()))
             if self._stop.is_set():
                 return  # _end() flushes what is left, in its own thread
             now = time.monotonic()
             try:
-                if woken:
+                if woken or (self._listeners and now >= drain_at):
                     self._wake.clear()  # before draining: a later wake-up drains again
                     self._drain()
+                    drain_at = now + DRAIN_WATCHED
                 if self._sampler is not None and now >= sample_at:
                     sample_at = now + self._system_every
                     self._sample()

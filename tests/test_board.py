@@ -305,6 +305,30 @@ def test_charts_the_header_went_ahead_of_are_drawn_when_training_pauses(comms):
     logger.close()
 
 
+def test_with_a_board_watching_the_flush_thread_drains_the_queue_on_time(comms):
+    """A redraw tick reads the series, draining in log() whatever is queued: with a
+    board watching, the flush thread drains every DRAIN_WATCHED s instead, so a tick
+    finds little left. Without one, calls wait in the queue for a reader or DRAIN_AT."""
+    import time
+
+    for watched in (False, True):
+        logger = hypertuner.Logger(display=False, flush_every=3600, timer=Clock())
+        if watched:
+            board_for(logger)
+        logger.log({"loss": 1.0}, 0)
+        logger.log({"loss": 2.0}, 1)
+        if watched:
+            deadline = time.monotonic() + 30
+            while logger._queue and time.monotonic() < deadline:
+                time.sleep(0.01)  # no read of the logger: only its own thread drains
+            assert not logger._queue, "the flush thread did not drain"
+        else:
+            time.sleep(0.2)  # four of DRAIN_WATCHED: a watched logger would have drained
+            assert len(logger._queue) == 4  # two calls, two entries each
+        assert list(logger["loss"].values) == [1.0, 2.0]
+        logger.close()
+
+
 def test_the_header_reads_the_loggers_clock(comms):
     """The header's elapsed time comes from the logger's clock, not the machine's."""
     clock = Clock()
