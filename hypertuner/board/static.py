@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StaticChart", "render_svg", "summary_text"]
+__all__ = ["CHART_WIDTH", "StaticChart", "render_svg", "summary_text"]
 
 _BLUE, _GREY, _GRID, _FRAME = "#2b6cd4", "#6b7280", "#e5e7eb", "#9ca3af"
 _FONT = "Helvetica, Arial, sans-serif"
@@ -205,12 +205,15 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
     return [*out, "</g></g>"]
 
 
+CHART_WIDTH = 320  # px, of each chart of a picture
+
+
 def render_svg(
     charts: Sequence[StaticChart],
     *,
     title: str = "",
     columns: int = 3,
-    chart_width: int = 320,
+    chart_width: int = CHART_WIDTH,
     chart_height: int = 200,
 ) -> str:
     """One SVG document: an optional title line, then a grid of small line charts.
