@@ -141,13 +141,19 @@ class Run(RunBase):
         int
             How many points were new: those appended, or every point after starting
             over (or on the first read, but those :attr:`points` already counted
-            from run.json's summary).
+            from run.json's summary). A run closed cleanly whose summary holds is
+            not read: the summary counts its points.
         """
-        self.reload_info()
-        if not self._loaded:
-            self._read_points(warn=True)
-            return max(0, self.points - self._known)  # those a summary told of are not new
-        return self._read_points(warn=True)
+        self.reload_info()  # a replaced run starts over: none of it was counted yet
+        if self._loaded:
+            return self._read_points(warn=True)
+        known = self._known  # points a summary told of: not new
+        saved = self.saved_summary()
+        if saved is not None:  # closed, unchanged: run.json says it all, nothing is read
+            return max(0, saved[0] - known)
+        self._read_points(warn=True)
+        total = self.points
+        return total - known if total >= known else total  # shorter: rewritten, all new
 
     def _start_over(self) -> None:
         self._known = 0

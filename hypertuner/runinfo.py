@@ -96,24 +96,28 @@ def summary_of(series: Any, data: Path) -> dict[str, Any] | None:
         points += count
         stats = (math.nan,) * 3 if each.kind == "text" else each.stats()
         keys[name] = [each.kind, count, *(v if math.isfinite(v) else None for v in stats)]
-    return {"bytes": data.stat().st_size, "points": points, "keys": keys}
+    status = data.stat()
+    return {"bytes": status.st_size, "mtime_ns": status.st_mtime_ns, "points": points, "keys": keys}
 
 
 def saved_summary(info: dict[str, Any], folder: Path) -> tuple[int, dict[str, tuple]] | None:
     """A closed run's ``summary``: its points and, per key, (kind, count, last, min,
     max), NaN for null. None unless it is whole and still holds: the points file has
-    the size it had at close (it was not appended to, cut or replaced since). A
+    the size and modification time it had at close (it was not appended to, cut,
+    written over or replaced since; a copy without its times reads the file). A
     damaged or hostile summary is none: the points file then says."""
     summary = info.get("summary")
     if info.get("status") == "running" or type(summary) is not dict:
         return None
-    size, points, keys = summary.get("bytes"), summary.get("points"), summary.get("keys")
-    if type(size) is not int or type(points) is not int or type(keys) is not dict:
+    size, mtime = summary.get("bytes"), summary.get("mtime_ns")
+    points, keys = summary.get("points"), summary.get("keys")
+    if not all(type(v) is int for v in (size, mtime, points)) or type(keys) is not dict:
         return None
     try:
-        if (folder / DATA_FILE).stat().st_size != size:
-            return None
+        status = (folder / DATA_FILE).stat()
     except OSError:
+        return None
+    if (status.st_size, status.st_mtime_ns) != (size, mtime):
         return None
     entries: dict[str, tuple] = {}
     total = 0

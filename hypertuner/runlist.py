@@ -268,7 +268,7 @@ class RunList(list):
         problems: list[str] = []
         for run in list(self):
             try:
-                if run.loaded:
+                if run.loaded or run._known:  # read, or counted from run.json's summary
                     counts[run] = run.refresh()
                 else:
                     run.reload_info()  # status and end time; points are read when needed

@@ -82,9 +82,15 @@ def data_offsets(path):
 
 
 def flip(path, offset):
+    """Damage one byte of the points file, as a disk or a tool would, later than the
+    close: a file's time moves by clock ticks (milliseconds), so a write within the
+    tick of the close would keep the time run.json's summary recorded (see
+    saved_summary), and a listing would trust the summary."""
     data = bytearray((path / "points.htr").read_bytes())
     data[offset] ^= 0xFF
     (path / "points.htr").write_bytes(bytes(data))
+    stat = (path / "points.htr").stat()
+    os.utime(path / "points.htr", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
 # -- 1. run.json fields that would break a reader later ---------------------------------

@@ -80,11 +80,24 @@ def test_points_are_read_only_when_asked_for():
     assert run.bytes_read == (logger.path / "points.htr").stat().st_size
     assert summaries == run.summaries()  # the summary says what the points do
     assert summaries == {"loss": (5, 0.2, 0.2, 1.0), "best": (5, 0.0, 0.0, 1.0)}
+    closed = hypertuner.load(logger.path)
+    assert closed.points == 15 and closed.refresh() == 0  # nothing new, nothing read
+    assert closed.bytes_read == 0
 
 
 @pytest.mark.parametrize(
     "change",
-    ["append", "cut", "bad count", "bad kind", "not a list", "total", "hostile types", "running"],
+    [
+        "append",
+        "cut",
+        "overwritten",
+        "bad count",
+        "bad kind",
+        "not a list",
+        "total",
+        "hostile types",
+        "running",
+    ],
 )
 def test_a_summary_that_no_longer_holds_is_not_used(change):
     """A summary is used only while the points file has its size at close and the
@@ -100,6 +113,12 @@ def test_a_summary_that_no_longer_holds_is_not_used(change):
             handle.write(b"\0" * 8)  # another writer, or a torn tail: read the file
     elif change == "cut":
         data.write_bytes(data.read_bytes()[:-1])
+    elif change == "overwritten":  # the same size, other bytes (a damaged disk, a tool)
+        raw = bytearray(data.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        data.write_bytes(bytes(raw))
+        stat = data.stat()
+        os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # coarse clocks too
     elif change == "bad count":
         summary["keys"]["loss"][1] = -5
     elif change == "bad kind":
