@@ -199,8 +199,12 @@ class RunList(list):
             )
         else:
             keys = dict.fromkeys([metrics] if isinstance(metrics, str) else metrics)
+        summaries = [run.summaries() for run in self]  # once per run, not once per key
+        missing = (0, math.nan, math.nan, math.nan)
         for key in keys:
-            stats = np.array([_stats(run, key) for run in self], float).reshape(len(self), 3)
+            stats = np.array(
+                [summary.get(key, missing)[1:] for summary in summaries], float
+            ).reshape(len(self), 3)
             for i, stat in enumerate(("last", "min", "max")):
                 columns[f"{key}/{stat}"] = stats[:, i]
         return pd.DataFrame(columns, index=pd.Index([run.name for run in self], name="name"))
@@ -393,12 +397,6 @@ def duration(run: Run, now: float) -> float:
         except OSError:
             pass
     return max(times) - run.created if times else math.nan
-
-
-def _stats(run: Run, key: str) -> tuple[float, float, float]:
-    """Last, min and max of a key, NaN where the run lacks it (see Series.stats)."""
-    stats = run.summaries().get(key)
-    return stats[1:] if stats is not None else (math.nan, math.nan, math.nan)
 
 
 def _points(run: Run) -> tuple[int | None, str | None]:

@@ -209,6 +209,15 @@ class Series:
         self._values = values.astype(_DTYPES[self._kind], copy=False)
         self._n = len(steps)
 
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Steps, wall times and values as read-only views of one length, brought up
+        to date once. Reading :attr:`steps` then :attr:`values` may see a drain
+        between them (another thread's points, the flush thread), and then their
+        lengths differ."""
+        if self._sync is not None:
+            self._sync()
+        return self.since(0)
+
     def since(self, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The points from index ``start`` on, as read-only views (no sync)."""
         n = self._n

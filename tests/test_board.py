@@ -776,6 +776,57 @@ def test_redraws_send_only_new_buckets_and_add_up_to_what_a_new_view_gets(comms)
     logger.close()
 
 
+def test_redraws_from_another_thread_while_64_keys_are_logged_lose_nothing(comms):
+    """The answering thread draws a paused training's charts (catch_up) and a
+    comparison's follower redraws, while the training thread logs and ticks: a
+    model's size (64 keys, some NaN, buckets merging), spliced in the order sent,
+    what the browser holds equals what a new view gets, line for line, bit for bit."""
+    import threading
+
+    logger = hypertuner.Logger(display=False, flush_every=3600)
+    names = [f"layer_{k // 16}/grad_norm_{k}" for k in range(64)]
+    logger.log(dict.fromkeys(names, 0.0), 0)
+    board = board_for(logger)
+    stop, failures = threading.Event(), []
+
+    def redraw_meanwhile():
+        try:
+            while True:  # at least once, however the threads are scheduled
+                board.redraw()
+                board.catch_up()
+                if stop.wait(0.001):
+                    return
+        except Exception as exc:  # noqa: BLE001 - said below, in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=redraw_meanwhile)
+    thread.start()
+    rng = np.random.default_rng(5)
+    try:
+        for step in range(1, 6000):
+            values = rng.normal(size=64)
+            values[rng.random(64) < 0.01] = np.nan
+            logger.log(dict(zip(names, values.tolist())), step)
+    finally:
+        stop.set()
+        thread.join()
+    # Reading steps, then values, once saw a drain between them: 3,200 steps, 3,201 values.
+    assert failures == []
+    while board.redraw():
+        pass  # the lines the byte budget held back
+    held = {}
+    for data, buffers in data_updates(board):
+        for where, line in unpacked(data, buffers).items():
+            held[where] = spliced(held.get(where), line)
+    whole = whole_state(board)
+    assert sorted(held) == sorted(whole) and len(whole) == 64
+    for where, line in whole.items():
+        for name in ("x", "y", "mx", "ms", "mc", "t", "mt"):
+            np.testing.assert_array_equal(held[where][name], line[name], err_msg=where + name)
+    assert all(chart.drawn[0] == 6000 for chart in board._charts.values())
+    logger.close()
+
+
 def test_a_new_view_gets_every_line_while_a_delta_holds_one(comms):
     """The synced data holds the last change (one line here); the state a new view asks for
     holds every line whole."""

@@ -222,3 +222,23 @@ def test_to_pandas_is_long_format():
     assert loss.value.tolist() == [1.0, 0.5, 1.0 / 3]
     assert frame[frame.key == "phase"].value.tolist() == ["warm", "warm", "main"]
     assert str(frame.time.dtype) == "datetime64[ns, UTC]"
+
+
+def test_a_run_of_more_keys_than_summary_keys_keeps_no_summary(monkeypatch, tmp_path):
+    """Every listing reads run.json whole: past SUMMARY_KEYS keys the summary is left
+    out, and the run's points are read when asked for, as before."""
+    from hypertuner import runinfo
+
+    monkeypatch.setattr(runinfo, "SUMMARY_KEYS", 2)
+    logger = Logger(dir=tmp_path)
+    logger.log({"a": 1.0, "b": 2.0, "c": 3.0}, 0)
+    logger.close()
+    assert "summary" not in json.loads((logger.path / "run.json").read_text())
+    run = hypertuner.load(logger.path)
+    assert run.saved_summary() is None
+    assert run.summaries() == {
+        "a": (1, 1.0, 1.0, 1.0),
+        "b": (1, 2.0, 2.0, 2.0),
+        "c": (1, 3.0, 3.0, 3.0),
+    }
+    assert run.loaded

@@ -77,7 +77,7 @@ def show(source: Any) -> Any:
     handle = display(board, display_id=True)
     # A page reloaded while a later cell runs gets it back, and a paused training's
     # last steps are drawn.
-    answer_in_background(_catch_up)
+    answer_in_background(("drawing the charts of paused trainings", _catch_up))
     if handle is not None:
         board._handles.append(handle)
     return handle
@@ -102,7 +102,7 @@ def _redraw_after_each_cell(source: Any, board: Any) -> None:
 
 
 def _catch_up() -> None:
-    """drawing the charts of paused trainings"""
+    """Draw the charts of live boards whose training paused (see Board.catch_up)."""
     for source, board in list(_after_cell):
         if not source.closed:
             board.catch_up()

@@ -57,7 +57,8 @@ class _Answerer:
         self.lock = threading.Lock()  # one reader of the socket at a time
         self.in_cell = False  # a synchronous cell runs: its loop reads nothing
         self.thread: threading.Thread | None = None
-        self.chores: list[Callable[[], Any]] = []  # run by the thread while a cell runs
+        # (what it does, the chore): run by the thread while a cell runs
+        self.chores: list[tuple[str, Callable[[], Any]]] = []
         shell.events.register("pre_run_cell", self.cell_starts)
         shell.events.register("post_run_cell", self.hand_back)
 
@@ -102,7 +103,7 @@ class _Answerer:
         with self.lock:
             self.in_cell = not run_async
 
-    def background(self, chore: Callable[[], Any] | None) -> None:
+    def background(self, chore: tuple[str, Callable[[], Any]] | None) -> None:
         """Answer from a thread of its own while synchronous cells run (once), and do
         ``chore`` there too."""
         if chore is not None and chore not in self.chores:
@@ -124,15 +125,15 @@ class _Answerer:
                     _warn(exc)
                     return
             for chore in list(self.chores):  # outside the lock: log() may answer meanwhile
+                what, do = chore
                 try:
-                    chore()
+                    do()
                 except Exception as exc:  # noqa: BLE001 - that one stops, the rest go on
                     self.chores.remove(chore)
                     from ..errors import HypertunerWarning
 
                     warnings.warn(
-                        f"hypertuner stopped {(chore.__doc__ or repr(chore)).strip()}: "
-                        f"{type(exc).__name__}: {exc}",
+                        f"hypertuner stopped {what}: {type(exc).__name__}: {exc}",
                         HypertunerWarning,
                         stacklevel=1,
                     )
@@ -231,11 +232,11 @@ def answer() -> int:
         return 0
 
 
-def answer_in_background(chore: Callable[[], Any] | None = None) -> bool:
+def answer_in_background(chore: tuple[str, Callable[[], Any]] | None = None) -> bool:
     """Answer the browser from a thread whenever a synchronous cell runs, from the next
-    cell on (see the module's notes), and call ``chore`` (once registered, however
-    often given) after each look, every PERIOD seconds; returns whether that could be
-    set up."""
+    cell on (see the module's notes), and run ``chore`` ((what it does, a function),
+    once registered however often given) after each look, every PERIOD seconds;
+    returns whether that could be set up."""
     answerer = _get()
     if answerer is None:
         return False

@@ -427,7 +427,7 @@ class Board(VBox):
                 line, chart.sent[slot] = self._payload(series, chart, slot, source, resume)
                 payload[f"{index}/{slot}"] = line
                 spent += sum(v.nbytes for v in line.values() if isinstance(v, memoryview))
-                chart.drawn[slot] = count
+                chart.drawn[slot] = line["total"]  # points drained since count was read too
         if waiting is not None:
             self._cursor = waiting
         if payload or full:
@@ -578,10 +578,8 @@ class Board(VBox):
         (see :func:`_resumed`). A zoomed chart decimates the visible points anew, all
         of them.
         """
-        steps = series.steps
-        walls = series.walls
-        values = series.values
-        timed = series.timed  # logged without steps: x is time
+        steps, walls, values = series.columns()  # of one length, whatever drains meanwhile
+        timed = series.timed  # logged without steps: x is time (from the first point)
         created = float(source.created)
         low, high = (chart.x_scale.min, chart.x_scale.max) if chart.built else (None, None)
         mode = self._engine.x_mode
@@ -705,19 +703,19 @@ class Board(VBox):
     def _text_html(self, keys: list[str]) -> str:
         blocks = []
         for key in keys:
-            series = self._source[key]
-            steps = series.steps[-TEXT_ROWS:][::-1]
-            values = series.values[-TEXT_ROWS:][::-1]
+            steps, _, values = self._source[key].columns()  # a step beside its own value
+            total = len(steps)
+            steps, values = steps[-TEXT_ROWS:][::-1], values[-TEXT_ROWS:][::-1]
             rows = "".join(
                 f"<tr><td style='text-align:right;padding:0 12px 0 0'>{_number(s)}</td>"
                 f"<td>{html.escape(str(v))}</td></tr>"
                 for s, v in zip(steps, values)
             )
-            shown = min(TEXT_ROWS, len(series))
+            shown = min(TEXT_ROWS, total)
             blocks.append(
                 f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
                 f"<b>{html.escape(key)}</b> <span style='color:#777'>latest {shown} of "
-                f"{len(series):,}</span><table class='ht-text' style='line-height:1.3'>"
+                f"{total:,}</span><table class='ht-text' style='line-height:1.3'>"
                 "<tr><th>step</th><th>value</th></tr>"
                 f"{rows}</table></div>"
             )

@@ -45,9 +45,10 @@ def picture(source: Any, budget: int = 2000) -> str:
     numeric = [key for key, kind in source.kinds.items() if kind != "text"]
     for key in numeric[:PICTURE_CHARTS]:
         series = source[key]
-        values = series.values.astype(np.float64)
+        steps, walls, values = series.columns()  # of one length while another thread logs
+        values = values.astype(np.float64)
         timed = series.timed
-        x = series.walls - source.created if timed else series.steps
+        x = walls - source.created if timed else steps
         picked = minmax(values, min(budget, PICTURE_POINTS))
         charts.append(
             StaticChart(
