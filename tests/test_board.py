@@ -69,6 +69,8 @@ def data_updates(board):
 
 def test_ten_logs_in_one_interval_send_one_update(comms):
     """Ten log() calls inside one redraw interval produce one data message, not ten."""
+    from hypertuner.board.board import CHARTS_LEAST
+
     clock = Clock()
     logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
     logger.log({"loss": 1.0}, 0)
@@ -78,7 +80,7 @@ def test_ten_logs_in_one_interval_send_one_update(comms):
         clock.now += 0.01
         logger.log({"loss": 1.0 / (i + 1)}, i)
     assert len(data_updates(board)) == before + 1
-    clock.now += 0.3
+    clock.now += CHARTS_LEAST
     logger.log({"loss": 0.01}, 11)
     assert len(data_updates(board)) == before + 2
     logger.close()
@@ -226,34 +228,35 @@ def test_a_slow_redraw_waits_ten_times_its_cost_up_to_a_second(comms):
 
 
 def test_the_header_follows_every_tick_and_the_charts_wait_fifty_times_their_cost(comms):
-    """A redraw of the charts of a big board costs tens of milliseconds: it comes at
-    most once per CHARTS_WAIT times that cost (a fiftieth of the loop) and at least
-    once per CHARTS_MOST seconds, while the header's step, cheap to send, follows
-    every tick of the logger's timer. Closing draws the charts at once."""
-    from hypertuner.board.board import CHARTS_MOST, CHARTS_WAIT
+    """A redraw of the charts of a big board costs milliseconds: it comes once a
+    second (CHARTS_LEAST), or once per CHARTS_WAIT times its cost if that is longer
+    (a fiftieth of the loop), and at least once per CHARTS_MOST seconds, while the
+    header's step, cheap to send, follows every tick of the logger's timer. Closing
+    draws the charts at once."""
+    from hypertuner.board.board import CHARTS_LEAST, CHARTS_MOST, CHARTS_WAIT
     from hypertuner.logger import REDRAW_EVERY, REDRAW_MOST, REDRAW_SHARE
 
     timer = Clock()
     logger = hypertuner.Logger(display=False, timer=timer)
     logger.log({"loss": 1.0}, 0)
     board = board_for(logger)
-    redraw = board.redraw
+    redraw = board._redraw
     cost = [0.0]
 
-    def slow_redraw(full=False):
+    def slow_redraw(*args, **kwargs):
         timer.now += cost[0]  # drawing the charts takes this long
-        return redraw(full)
+        return redraw(*args, **kwargs)
 
-    board.redraw = slow_redraw
+    board._redraw = slow_redraw
     step = 1
-    for seconds in (0.002, 0.01, 0.02, 0.05):
+    for seconds in (0.002, 0.01, 0.03, 0.05):
         cost[0] = seconds
         timer.now += 10  # the charts are due
         charts_before = len(data_updates(board))
         logger.log({"loss": 1.0}, step)  # draws them, taking `seconds`
         assert len(data_updates(board)) == charts_before + 1
         drawn_at = timer.now - seconds
-        wait = max(min(seconds * CHARTS_WAIT, CHARTS_MOST), REDRAW_EVERY)
+        wait = min(max(seconds * CHARTS_WAIT, CHARTS_LEAST), CHARTS_MOST)
         headers = 0
         while len(data_updates(board)) == charts_before + 1:
             timer.now += REDRAW_EVERY / 4
@@ -279,8 +282,8 @@ def test_the_header_follows_every_tick_and_the_charts_wait_fifty_times_their_cos
 def test_charts_the_header_went_ahead_of_are_drawn_when_training_pauses(comms):
     """Training that stops logging before its charts are due (an evaluation, a held
     loop) leaves the header ahead of the lines; catch_up(), called while the cell
-    runs, draws them once no tick came for CHARTS_MOST seconds, and only then."""
-    from hypertuner.board.board import CHARTS_MOST
+    runs, draws them once no tick came for CHARTS_LEAST seconds, and only then."""
+    from hypertuner.board.board import CHARTS_LEAST
     from hypertuner.logger import REDRAW_EVERY
 
     timer = Clock()
@@ -293,15 +296,69 @@ def test_charts_the_header_went_ahead_of_are_drawn_when_training_pauses(comms):
     board._charts_at = timer.now + 0.05  # the charts are due just after this tick
     logger.log({"loss": 0.5}, 7)  # a tick before the charts are due: the header alone
     assert "last step 7" in board._header.value and len(data_updates(board)) == drawn
-    timer.now += CHARTS_MOST / 2
+    timer.now += CHARTS_LEAST / 2
     board.catch_up()  # not paused long enough: the next log() may come any moment
     assert len(data_updates(board)) == drawn
-    timer.now += CHARTS_MOST / 2
+    timer.now += CHARTS_LEAST / 2
     board.catch_up()
     assert len(data_updates(board)) == drawn + 1
     assert board._snapshot()["lines"]["0/0"]["total"] == 2  # both points drawn
     board.catch_up()  # caught up: nothing more to send
     assert len(data_updates(board)) == drawn + 1
+    logger.close()
+
+
+def test_ticks_send_the_charts_near_a_view_and_the_rest_every_few_seconds(comms):
+    """Of a board of 12 keys a view sees 3: the ticks in between send those alone, a
+    tick FAR_WAIT seconds on sends every chart, a chart coming near is sent at the
+    next tick, and closing sends everything, as does a board no view looked at."""
+    from hypertuner.board.board import CHARTS_LEAST, FAR_WAIT
+
+    timer = Clock()
+    logger = hypertuner.Logger(display=False, timer=timer)
+    names = [f"m{i:02d}" for i in range(12)]
+    step = 0
+
+    def log_until_charts_sent():
+        nonlocal step
+        before = len(data_updates(board))
+        while len(data_updates(board)) == before:
+            timer.now += 0.05
+            step += 1
+            logger.log({name: float(step) for name in names}, step)
+        data = data_updates(board)[-1][0]["state"]["data"]
+        return sorted({int(line.split("/")[0]) for line in data["lines"]})
+
+    logger.log({name: 0.0 for name in names}, 0)
+    board = board_for(logger)
+    assert log_until_charts_sent() == list(range(12))  # no view has looked: all of them
+    board._engine.wanted = [2, 5, 7]  # what a browser showing three charts sends
+    started = timer.now
+    sent = [log_until_charts_sent() for _ in range(int(FAR_WAIT / CHARTS_LEAST) + 2)]
+    near_only = [charts for charts in sent if charts == [2, 5, 7]]
+    assert len(near_only) >= int(FAR_WAIT / CHARTS_LEAST) - 2, sent
+    assert list(range(12)) in sent and timer.now - started >= FAR_WAIT, sent
+    assert all(charts in ([2, 5, 7], list(range(12))) for charts in sent), sent
+    # The lines as sent are the series' lines: nothing skipped is lost.
+    logger.close()
+    lines = board._snapshot()["lines"]
+    assert {line["total"] for line in lines.values()} == {step + 1}
+    assert len(lines) == 12
+
+    # A chart that comes near a view goes with the next tick, not at the next far one.
+    timer2 = Clock()
+    logger = hypertuner.Logger(display=False, timer=timer2)
+    timer = timer2
+    logger.log({name: 0.0 for name in names}, 0)
+    board = board_for(logger)
+    log_until_charts_sent()
+    board._engine.wanted = [0]
+    log_until_charts_sent()  # the far ones are now FAR_WAIT away
+    assert log_until_charts_sent() == [0]
+    moved = timer.now
+    board._engine.wanted = [0, 9]
+    assert log_until_charts_sent() == [0, 9]
+    assert timer.now - moved < CHARTS_LEAST
     logger.close()
 
 

@@ -44,11 +44,21 @@ EAGER = 64
 BYTES_PER_REDRAW = 200_000
 
 # A live board's header (the step, the points) changes at every tick of log()'s
-# redraw timer; its charts only when due: each redraw of the charts waits this many
-# times its cost, so drawing them takes at most a fiftieth of the training loop (a
-# redraw of 64 keys costs tens of milliseconds), and at most CHARTS_MOST seconds.
+# redraw timer; its charts only when due: once a second, or, if a redraw of them
+# costs more than a fiftieth of that, CHARTS_WAIT times its cost, up to CHARTS_MOST
+# seconds. Redrawing the charts then takes at most a fiftieth of the training loop
+# (up to redraws of 40 ms; a screenful of 64 keys costs about 5 ms), and charts a
+# second behind still read as live: the header's step and count are a tick behind.
+CHARTS_LEAST = 1.0
 CHARTS_WAIT = 50
-CHARTS_MOST = 1.0
+CHARTS_MOST = 2.0
+
+# Those ticks send only the charts near a view (the browser says which, and draws no
+# others); the rest every FAR_WAIT seconds, so that a board of many keys costs the
+# loop what its screenful does. A chart coming near a view is sent at the next tick.
+# While no view says it is near any chart (none has looked, or all scrolled away),
+# every chart is sent.
+FAR_WAIT = 5.0
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TEXT_ROWS = 8
@@ -279,6 +289,7 @@ class Board(VBox):
         self._whole_rev = 0  # the last message that held every line whole
         self._rate: tuple[float, int] | None = None  # (when, points) at the last redraw
         self._charts_at = -np.inf  # when tick() next redraws the charts (on the timer)
+        self._far_at = -np.inf  # when tick() next redraws the charts far from any view
         self._ticked = -np.inf  # when tick() last ran
         self._behind = False  # whether the header shows points the charts do not
         self._handles: list[Any] = []  # display handles whose static picture to refresh
@@ -374,28 +385,34 @@ class Board(VBox):
                     self._header.value = self._header_html()
                 self._behind = True
                 return
+            far = started >= self._far_at
             if final:
                 self.settle()
             else:
-                self.redraw()
+                self._redraw(False, far=far)
+            if far:
+                self._far_at = started + FAR_WAIT
             self._behind = False
             cost = timer() - started
-            self._charts_at = started + min(cost * CHARTS_WAIT, CHARTS_MOST)
+            wait = min(max(cost * CHARTS_WAIT, CHARTS_LEAST), CHARTS_MOST)
+            self._charts_at = started + wait
 
     def catch_up(self) -> None:
         """Draw the charts the header went ahead of, once no tick came for
-        CHARTS_MOST seconds: the training paused (an evaluation, a held loop) before
+        CHARTS_LEAST seconds: the training paused (an evaluation, a held loop) before
         they were due. Called from another thread while a cell runs."""
         timer = self._tick_clock()
         with self._lock:
-            if self._behind and timer() - self._ticked >= CHARTS_MOST:
+            if self._behind and timer() - self._ticked >= CHARTS_LEAST:
                 self.redraw()
                 self._behind = False
 
     def _tick_clock(self) -> Any:
         return getattr(self._source, "_timer", time.monotonic)  # tests move the logger's
 
-    def _redraw(self, full: bool, budget: float | None = None) -> int:
+    def _redraw(self, full: bool, budget: float | None = None, far: bool = True) -> int:
+        """Send what changed (see redraw), within ``budget`` bytes; of the charts no
+        view is near (see FAR_WAIT), only those never sent unless ``far``."""
         budget = BYTES_PER_REDRAW if budget is None else budget  # read now: tests change it
         kinds: dict[str, str] = {}
         for source in self._sources:
@@ -411,6 +428,7 @@ class Board(VBox):
         spent = 0
         charts = list(self._charts.values())
         waiting = None  # the first line left for the next redraw: it goes first then
+        near = set(self._engine.wanted)
         for index in self._send_order(len(charts)):
             chart, key = charts[index], charts[index].key
             for slot, source in enumerate(self._sources):
@@ -420,6 +438,8 @@ class Board(VBox):
                 count = len(series)
                 if not full and count == chart.drawn[slot]:
                     continue
+                if near and not (full or far or index in near or chart.drawn[slot] < 0):
+                    continue  # out of every view: sent with the next far redraw
                 if not full and spent >= budget:
                     waiting = index if waiting is None else waiting
                     continue  # over the budget: this line waits for the next redraw
@@ -520,8 +540,10 @@ class Board(VBox):
             return chart
 
     def _on_wanted(self, _: Any) -> None:
-        """The browser asks for the charts near its view; build those not built yet."""
+        """The browser asks for the charts near its view; build those not built yet,
+        and send their points at the next tick (the last far redraw's may be old)."""
         with self._lock:
+            self._charts_at = -np.inf
             charts = list(self._charts.values())
             self._build([charts[i] for i in self._engine.wanted if 0 <= i < len(charts)])
 
