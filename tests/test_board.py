@@ -67,6 +67,11 @@ def data_updates(board):
     ]
 
 
+def look_at_every_chart(board):
+    """What a browser showing every chart of the board says: the board builds them."""
+    board._engine.wanted = list(range(len(board._charts)))
+
+
 def test_ten_logs_in_one_interval_send_one_update(comms):
     """Ten log() calls inside one redraw interval produce one data message, not ten."""
     from hypertuner.board.board import CHARTS_LEAST
@@ -134,10 +139,13 @@ def test_layout_sections_and_new_keys(comms):
     board = board_for(logger)
     assert list(board._charts) == ["train/loss", "val/loss", "lr", "is_best"]
     assert set(board._grids) == {"train", "val", ""}
-    assert board._charts["is_best"].lines[0][0].interpolation == "step-after"
+    assert not any(chart.built for chart in board._charts.values())  # no view came near
+    assert board.built_chart("is_best").lines[0][0].interpolation == "step-after"
     logger.log({"train/acc": 0.5}, 1)
     board.redraw()
     assert list(board._charts)[-1] == "train/acc"
+    assert len(board._grids["train"].children) == 0
+    look_at_every_chart(board)
     assert len(board._grids["train"].children) == 2
     assert board._engine.names == ["train/loss", "val/loss", "lr", "is_best", "train/acc"]
     logger.close()
@@ -475,7 +483,7 @@ def test_overlay_of_several_runs_draws_one_line_per_run(comms):
     board = Board(runs, toggle_by="run")
     assert list(board._charts) == ["loss", "extra"]
     board.set_sources(runs, ["#111111", "#222222"])
-    loss = board._charts["loss"]
+    loss = board.built_chart("loss")
     assert [raw.colors for raw, _ in loss.lines] == [["#111111"], ["#222222"]]
     assert len(loss.figure.marks) == 4
     assert board._engine.names == [run.name for run in runs]
@@ -522,7 +530,7 @@ def test_zooming_redecimates_the_visible_range(comms):
     for i, value in enumerate(values.tolist()):
         logger.log({"loss": value}, i)
     board = board_for(logger)
-    scale = board._charts["loss"].x_scale
+    scale = board.built_chart("loss").x_scale
     with scale.hold_trait_notifications():
         scale.min, scale.max = 50_000.0, 51_000.0
     data, buffers = data_updates(board)[-1]
@@ -942,12 +950,10 @@ def test_no_line_waits_behind_the_same_others_and_charts_near_a_view_go_first(co
     logger.close()
 
 
-def test_a_big_board_builds_a_chart_when_the_browser_comes_near_it(comms):
-    """Beyond EAGER charts, a chart's widgets are made when the browser reports the
-    chart near its view; until then the browser holds its place in its grid."""
-    from hypertuner.board.board import EAGER
-
-    keys = [f"s{k // 50}/key_{k}" for k in range(EAGER + 36)]
+def test_a_board_builds_a_chart_when_the_browser_comes_near_it(comms):
+    """A chart's widgets are made when the browser reports the chart near its view;
+    until then the browser holds its place in its grid."""
+    keys = [f"s{k // 50}/key_{k}" for k in range(100)]
     logger = hypertuner.Logger(display=False)
     logger.log({key: float(k) for k, key in enumerate(keys)}, 0)
     board = board_for(logger)
@@ -967,3 +973,31 @@ def test_a_big_board_builds_a_chart_when_the_browser_comes_near_it(comms):
     assert chart.built and board._grids["s0"].children[1] is chart.figure
     assert board.built_chart("no such key") is None
     logger.close()
+
+
+def test_where_no_browser_asks_a_cell_end_builds_the_first_charts(comms, monkeypatch):
+    """nbclient and papermill run no engine.js, so no view ever says it is near a
+    chart: a cell's end (and a close) builds the first EAGER charts, whose widgets
+    the saved widget state then holds. A front end that runs engine.js (it sets
+    whole_kept) builds what it sees, and the end builds nothing more."""
+    from hypertuner.board import board as board_module
+
+    monkeypatch.setattr(board_module, "EAGER", 8)
+    for count, front_end in ((6, False), (12, False), (12, True)):
+        keys = [f"s{k // 4}/key_{k}" for k in range(count)]
+        logger = hypertuner.Logger(display=False)
+        logger.log({key: float(k) for k, key in enumerate(keys)}, 0)
+        board = board_for(logger)
+        board.engine.whole_kept = front_end
+        board.engine.wanted = [3] if front_end else []
+        logger.log({"late/key": 1.0}, 1)  # a key new at the end gets its chart too
+        logger.close()
+        built = [key for key, chart in board._charts.items() if chart.built]
+        if front_end:
+            assert built == [keys[3]]
+        else:
+            assert built == [*keys, "late/key"][:8], count
+            charts = board.engine.charts
+            assert all(
+                charts[i]["figure"] is board.chart(key).figure for i, key in enumerate(built)
+            )

@@ -56,7 +56,7 @@ def test_selection_overlays_runs_in_their_swatch_colours(tmp_path):
     view = hypertuner.compare(tmp_path, follow=False)
     rows = {row["name"]: row["color"] for row in view._table.rows}
     assert len(set(rows.values())) == 3
-    chart = view._board._charts["val/loss"]
+    chart = view._board.built_chart("val/loss")
     assert [raw.colors[0] for raw, _ in chart.lines] == list(rows.values())
     view._table.selected = [list(rows)[1]]
     # The unticked runs keep their lines, masked: ticking them again shows them at once,
@@ -82,7 +82,7 @@ def test_a_run_beyond_the_held_ones_gets_its_lines_when_ticked(tmp_path, monkeyp
     view._table.selected = [names[0], names[-1]]
     assert view._board.engine.names == [names[0], *names[-2:]]
     assert view._board.engine.masked == names[-2:-1]
-    chart = view._board.chart("val/loss")
+    chart = view._board.built_chart("val/loss")
     shown = view._board.engine.names
     assert [raw.colors[0] for raw, _ in chart.lines] == [colors[name] for name in shown]
     view.close()

@@ -91,7 +91,10 @@ _SNAPSHOT_JS = """
       on_show: figure.getClientRects().length > 0,  // neither it nor its section hidden
       in_view: inView(figure),
       placeholder: figure.classList.contains('ht-placeholder'),  // not built yet
-      title: (figure.querySelector('text.mainheading') || {}).textContent || '',
+      // A chart not built yet holds its place with its key: what a person reads there.
+      title: figure.classList.contains('ht-placeholder')
+        ? figure.textContent
+        : (figure.querySelector('text.mainheading') || {}).textContent || '',
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
       marks: [...figure.querySelectorAll('svg.svg-figure g.curve')].map(mark),

@@ -146,9 +146,9 @@ class CompareRun:
         return lab.code_cell(self.page, self.view_cell).locator(".ht-compare").last
 
     def read(self) -> dict:
-        # The overlay draws only charts near the view: look at the loss chart first.
-        heading = self.page.locator(".mainheading", has_text=LOSS)
-        look_at(self.view().locator(".ht-board .ht-chart").filter(has=heading).first)
+        # The overlay builds and draws only charts near the view: look at the loss
+        # chart first (its title, or until built its place, which names it).
+        look_at(self.view().locator(".ht-board .ht-chart").filter(has_text=LOSS).first)
         return self.view().evaluate(_READ_VIEW)
 
     def chart(self, state: dict, key: str) -> dict:
