@@ -77,7 +77,7 @@ class Chart:
 
     The bqplot objects are made by :meth:`build`, when the chart is first needed: a
     chart is 15 widgets, about 10 ms for the kernel and as long for the browser, so
-    a board of hundreds of keys builds only the charts that come near the view.
+    a board builds only the charts that come near a view (see EAGER).
     Only the browser writes the lines' data; the kernel sets their colours.
     """
 
