@@ -725,7 +725,8 @@ function controls(model) {
       : "show the charts whose key matches (a regular expression, case-insensitive)";
     const keys = model.get("chart_keys") || [];
     const matching = keys.filter(matcher.test).length;
-    count.textContent = matcher.active ? `${matching} of ${keys.length} charts` : `${keys.length} charts`;
+    const noun = keys.length === 1 ? "chart" : "charts";
+    count.textContent = matcher.active ? `${matching} of ${keys.length} ${noun}` : `${keys.length} ${noun}`;
     const hidden = model.get("hidden") || [];
     const colors = model.get("colors") || [];
     const byRun = model.get("toggle_by") === "run";

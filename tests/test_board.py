@@ -598,6 +598,38 @@ def test_one_post_cell_hook_serves_every_board_and_leaves_with_the_last(comms, m
     assert events.hooks == []
 
 
+class Handle:
+    """Stands in for a display handle: records what each update showed."""
+
+    def __init__(self):
+        self.updates = []
+
+    def update(self, board):
+        self.updates.append(board._repr_mimebundle_()["text/plain"])
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_the_saved_picture_is_refreshed_each_cell_unless_a_view_would_be_rebuilt(comms, live):
+    """Without a live view (nbclient) each cell's end refreshes the output's picture; a
+    front end that renders the widget (it keeps the lines whole) would build the whole
+    board anew for each refresh, so it gets one, the final one, once the logger closes."""
+    logger = hypertuner.Logger(display=False)
+    board = board_for(logger)
+    board._engine.whole_kept = live
+    handle = Handle()
+    board._handles.append(handle)
+    for cell in range(3):
+        logger.log({"loss": float(cell)}, cell)
+        board.refresh_outputs()  # what each cell's end does
+    board.refresh_outputs()  # nothing new: no refresh
+    assert len(handle.updates) == (0 if live else 3)
+    logger.close()
+    board.refresh_outputs()
+    board.refresh_outputs()
+    assert len(handle.updates) == (1 if live else 4)
+    assert "finished" in handle.updates[-1] and "loss" in handle.updates[-1]
+
+
 def test_a_cell_that_logged_ends_with_the_whole_board_as_the_last_message(comms, monkeypatch):
     """What a front end keeps of a widget is its last message's state (nbclient and
     papermill save that): after a cell that logged it holds every line from its

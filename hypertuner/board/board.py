@@ -295,7 +295,7 @@ class Board(VBox):
         self._ticked = -np.inf  # when tick() last ran
         self._behind = False  # whether the header shows points the charts do not
         self._handles: list[Any] = []  # display handles whose static picture to refresh
-        self._pictured = -1  # points when the static picture was last refreshed
+        self._pictured: tuple[int, bool] | None = None  # (points, closed) last pictured
         single = len(self._sources) == 1 and toggle_by == "chart"
         self._header = HTML()
         self._engine = Engine(toggle_by=toggle_by)
@@ -695,11 +695,21 @@ class Board(VBox):
         return bundle
 
     def refresh_outputs(self) -> None:
-        """Re-send the outputs showing this board, so their static picture is current."""
-        points = self._source.points
-        if points == self._pictured:
+        """Re-send the outputs showing this board, so that a saved notebook's static
+        picture (what GitHub and nbconvert without widget state show) is current.
+
+        A front end that renders the widget renders such an output anew: JupyterLab
+        builds a whole new view of every chart, shows the output's text meanwhile and
+        leaves the old view listening. So where a view runs the engine
+        (``whole_kept``), the picture is refreshed once every source has closed (the
+        final picture), not at each cell's end; elsewhere (nbclient, papermill) at
+        each cell's end that brought new points.
+        """
+        closed = all(getattr(s, "closed", True) for s in self._sources)
+        pictured = (self._source.points, closed)  # a close changes the status shown
+        if pictured == self._pictured or (self._engine.whole_kept and not closed):
             return
-        self._pictured = points
+        self._pictured = pictured
         for handle in self._handles:
             handle.update(self)
 
