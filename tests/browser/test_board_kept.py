@@ -47,10 +47,6 @@ logger.close()
 MARK = "el => el.setAttribute('data-kept', 'yes')"
 
 
-def header(page) -> str:
-    return lab.code_cell(page, 0).locator(".ht-header").inner_text()
-
-
 def wait_header(page, text: str) -> None:
     page.wait_for_function(
         """([cell, text]) => {
