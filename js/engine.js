@@ -16,24 +16,108 @@
 
 // -- pure helpers (exported for js/engine.test.mjs) -------------------------------
 
-/** TensorBoard's debiased exponential moving average; non-finite values pass through. */
-export function ema(values, weight) {
+/** The least spacing a point counts for, in units (see ema): points logged at one
+ *  step (gradient accumulation) or closer each still move the smoothed line. */
+const LEAST_SPACING = 0.05;
+
+/** A debiased exponential moving average; non-finite values pass through.
+ *
+ *  With `xs` and `unit` (the x span of one drawn point: half a pixel, as a line is
+ *  drawn at two points per pixel), `weight` is what the average keeps per unit of x
+ *  travelled, not per point: a point `dx` after the last keeps `weight ** (dx /
+ *  unit)`. That is TensorBoard's smoothing of its ~1,000-point sample wherever the
+ *  points are that dense, and the line looks the same however many points stand
+ *  behind each pixel (the slider moves a 200 k-point line as visibly as a 1,000-point
+ *  one); a short series, a few points across the whole chart, is barely smoothed, so
+ *  its last smoothed point stays near its last value. Without them, `weight` is
+ *  kept per point. */
+export function ema(values, weight, xs = null, unit = 0) {
   const out = new Float64Array(values.length);
   let constant = true;
   for (let i = 1; i < values.length && constant; i++) constant = values[i] === values[0];
+  const spaced = xs !== null && unit > 0;
   let last = 0;
-  let count = 0;
+  let norm = 0; // the weight of what `last` holds: dividing by it debiases the start
+  let previous = -1;
   for (let i = 0; i < values.length; i++) {
     const value = +values[i];
     if (constant || weight === 0 || !Number.isFinite(value)) {
       out[i] = value;
       continue;
     }
-    last = last * weight + (1 - weight) * value;
-    count += 1;
-    out[i] = last / (1 - Math.pow(weight, count));
+    const gap = spaced && previous >= 0 ? Math.abs(xs[i] - xs[previous]) / unit : 1;
+    const keep = spaced ? Math.pow(weight, Math.max(gap, LEAST_SPACING)) : weight;
+    last = last * keep + (1 - keep) * value;
+    norm = norm * keep + (1 - keep);
+    out[i] = last / norm;
+    previous = i;
   }
   return out;
+}
+
+/** The range the y axis shows, [low, high], of the finite `ys` whose x lies in
+ *  [`low`, `high`] (null: unbounded); with `robust`, from their 1st to 99th
+ *  percentile, so a few spikes do not squash the rest. Null when none is there. */
+export function yRange(lines, low, high, robust) {
+  const inside = [];
+  for (const { xs, ys } of lines) {
+    for (let i = 0; i < ys.length; i++) {
+      const x = +xs[i];
+      if ((low != null && x < low) || (high != null && x > high)) continue;
+      if (Number.isFinite(ys[i])) inside.push(+ys[i]);
+    }
+  }
+  if (!inside.length) return null;
+  if (!robust) return [Math.min(...inside), Math.max(...inside)];
+  inside.sort((a, b) => a - b);
+  const at = (q) => inside[Math.min(inside.length - 1, Math.max(0, Math.round(q * (inside.length - 1))))];
+  return [at(0.01), at(0.99)];
+}
+
+/** `range` widened a little on both sides, so the extremes do not sit on the frame;
+ *  on a log scale by a factor, and never to a value <= 0 there. */
+export function padded(range, log) {
+  let [low, high] = range;
+  if (log) {
+    const span = Math.log10(high / low) || 1;
+    return [low / Math.pow(10, 0.05 * span), high * Math.pow(10, 0.05 * span)];
+  }
+  const span = high - low || Math.abs(high) || 1;
+  return [low - 0.05 * span, high + 0.05 * span];
+}
+
+/** `values` with those outside [low, high] put on the nearest edge (NaN stays NaN). */
+export function clamped(values, low, high) {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] < low ? low : values[i] > high ? high : values[i];
+  return out;
+}
+
+/** How many ticks an axis `pixels` long has room for, one per `spacing` px: 2 to 8. */
+export function tickCount(pixels, spacing) {
+  return Math.max(2, Math.min(8, Math.floor(pixels / spacing)));
+}
+
+/** About `count` tick values within [low, high], a step of 1, 2 or 5 times a
+ *  power of ten apart: 0, 5k, 10k, 15k rather than bqplot's even split of the range. */
+export function niceTicks(low, high, count) {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || count < 1) return [];
+  if (low > high) [low, high] = [high, low];
+  if (low === high) return [low];
+  const rough = (high - low) / count;
+  const power = Math.pow(10, Math.floor(Math.log10(rough)));
+  // The round step nearest the rough one (on a log scale): about `count` ticks.
+  const ratio = rough / power;
+  const step = power * (ratio >= Math.sqrt(50) ? 10 : ratio >= Math.sqrt(10) ? 5 : ratio >= Math.sqrt(2) ? 2 : 1);
+  const ticks = [];
+  for (let k = Math.ceil(low / step); k <= Math.floor(high / step); k++) ticks.push(+(k * step).toPrecision(12));
+  return ticks;
+}
+
+/** The d3 format of an axis's tick labels over [low, high]: SI suffixes from 1,000 on
+ *  (5.8k, 1.2M, where ".3~g" writes 5.8e+3), else three significant digits. */
+export function tickFormat(low, high) {
+  return Math.max(Math.abs(low), Math.abs(high)) >= 1000 ? ".3~s" : ".3~g";
 }
 
 function typed(view, Type) {
@@ -328,6 +412,11 @@ class Engine {
     this.charts = []; // resolved bqplot models per chart: scales, axes, lines[run]
     this.points = []; // points[chart][run]: decoded arrays
     this.pinned = new Set();
+    this.fitted = new Set(); // y scales fitted to a zoomed view, or with outliers ignored
+    this.notes = new Map(); // chart -> its note ("N pts, M drawn"), shown under its title
+    this.heads = new Set(); // per view: puts a chart's title and note on its figure
+    this.smoothed = []; // smoothed[chart][run]: the smoothed bucket means, for the readout
+    this.watched = new WeakSet(); // x scales whose zoom this engine follows
     this.stale = new Set(); // charts not on show when their points came: drawn once shown
     this.dirty = new Set(); // charts with points not yet drawn: drawn at the next frame
     this.frame = 0;
@@ -345,7 +434,7 @@ class Engine {
     model.on("change:charts", () => (this.ready = this.resolveCharts()));
     model.on("change:data", () => this.ready.then(() => this.receive()));
     // draw() also moves a chart between its linear and log y scales.
-    model.on("change:smoothing change:hidden change:masked change:names change:log_y", () =>
+    model.on("change:smoothing change:hidden change:masked change:names change:log_y change:robust", () =>
       this.ready.then(() => this.drawAll())
     );
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
@@ -427,6 +516,17 @@ class Engine {
     if (generation !== this.generation) return; // a newer list is being resolved
     for (const key of [...this.found.keys()]) if (!keys.includes(key)) this.found.delete(key);
     this.charts = charts;
+    // A zoom (the wheel, a drag, a reset) redraws the chart: y fits what is in view.
+    for (const chart of charts) {
+      for (const scale of chart ? [chart.x_scale, chart.date_scale] : []) {
+        if (!scale || this.watched.has(scale)) continue;
+        this.watched.add(scale);
+        scale.on("change:min change:max", () => {
+          const index = this.charts.indexOf(chart);
+          if (index >= 0) this.later(index);
+        });
+      }
+    }
     this.receive();
     this.drawAll(); // the charts may be new: draw each, with or without new points
     this.applyScales();
@@ -549,14 +649,17 @@ class Engine {
     this.stale.delete(index);
     this.drawnAt.set(index, performance.now());
     // About two points per pixel of the chart's width: more only cost drawing time.
-    const target = 2 * (this.widths.get(index) || 0);
+    const width = this.widths.get(index) || 0;
+    const target = 2 * width;
     const weight = Math.min(Math.max(+this.model.get("smoothing") || 0, 0), 0.999);
     // A log scale cannot place values <= 0 (its automatic domain turns NaN), so they
     // are masked while on it: leave it before they come back, join it once masked.
     const log = this.usesLog(index);
     const drawable = (values) => (log ? positive(values) : values);
     if (!log) this.applyScale(index);
+    const lines = []; // per run drawn: its marks and the points they get
     let note = "";
+    this.smoothed[index] = [];
     chart.lines.forEach(({ raw, smooth }, run) => {
       const p = (this.points[index] || [])[run];
       if (!p || this.masked(run)) {
@@ -566,31 +669,101 @@ class Engine {
         return;
       }
       const shown = this.shown(index, run);
-      // Smoothing a true/false series would draw values it never had.
-      const smoothing = weight > 0 && p.y.length > 2 && chart.kind !== "bool";
       const kept = thinned(p.y, target);
-      raw.set({
-        x: picked(this.xValues(index, run, ""), kept),
-        y: drawable(picked(p.y, kept)),
-        visible: shown,
-        opacities: [smoothing ? 0.25 : 1],
-        marker: p.y.length === 1 ? "circle" : null, // a line through one point draws nothing
-      });
-      if (smoothing) {
-        // Each mean stands for `size` points, so its weight is weight**size:
-        // smoothing the means then follows smoothing every point.
+      const line = { raw, smooth, p, shown, xs: picked(this.xValues(index, run, ""), kept), ys: drawable(picked(p.y, kept)) };
+      // Smoothing a true/false series would draw values it never had.
+      if (weight > 0 && p.y.length > 2 && chart.kind !== "bool") {
+        // At the drawn resolution: the bucket means, smoothed per half pixel of x
+        // (see ema); the plot is the chart less its margins.
+        const mx = this.xValues(index, run, "m");
+        const unit = mx.length > 1 ? Math.abs(mx[mx.length - 1] - mx[0]) / (2 * Math.max(width - 72, 100)) : 0;
+        const values = ema(p.my, weight, mx, unit);
+        this.smoothed[index][run] = { xs: mx, ys: values };
         const means = strided(p.my.length, target);
-        const y = drawable(picked(ema(p.my, Math.pow(weight, p.size)), means));
-        smooth.set({ x: picked(this.xValues(index, run, "m"), means), y, visible: shown });
-      } else {
-        smooth.set({ visible: false });
+        line.sx = picked(mx, means);
+        line.sy = drawable(picked(values, means));
       }
+      lines.push(line);
       const drawn = kept === null ? p.y.length : kept.length;
       if (!note && p.total > drawn) note = `${formatNumber(p.window)} pts, ${formatNumber(drawn)} drawn`;
     });
-    const key = chart.figure.get("title").split("  ·  ")[0];
-    chart.figure.set("title", note ? `${key}  ·  ${note}` : key);
+    // Zoomed in, y fits what is in view; with outliers ignored, the bulk of it, and
+    // what lies beyond is drawn on the edge.
+    const robust = !!this.model.get("robust") && chart.kind !== "bool";
+    const [low, high] = this.zoomOf(index);
+    const zoomed = low != null || high != null;
+    const fit = (zoomed || robust) && chart.kind !== "bool" ? yRange(lines.filter((l) => l.shown), low, high, robust) : null;
+    const range = fit && padded(fit, log);
+    for (const { raw, smooth, p, shown, xs, ys, sx, sy } of lines) {
+      const edge = (values) => (robust && range ? clamped(values, range[0], range[1]) : values);
+      raw.set({
+        x: xs,
+        y: edge(ys),
+        visible: shown,
+        opacities: [sx ? 0.25 : 1],
+        marker: p.y.length === 1 ? "circle" : null, // a line through one point draws nothing
+      });
+      if (sx) smooth.set({ x: sx, y: edge(sy), visible: shown });
+      else smooth.set({ visible: false });
+    }
     if (log) this.applyScale(index);
+    this.fitY(index, range);
+    this.label(index, note);
+  }
+
+  /** The x range chart `index` is zoomed to, [low, high] (null: unbounded). */
+  zoomOf(index) {
+    const chart = this.charts[index];
+    const scale = this.xMode(index) === "wall" ? chart.date_scale : chart.x_scale;
+    const bound = (name) => {
+      const value = scale.get(name);
+      return value == null ? null : +value; // a date scale's bounds are Dates
+    };
+    return [bound("min"), bound("max")];
+  }
+
+  /** Put chart `index`'s y scale on `range`, or back on its automatic one (null). */
+  fitY(index, range) {
+    const chart = this.charts[index];
+    if (chart.kind === "bool") return;
+    const y = this.usesLog(index) ? chart.y_log : chart.y_linear;
+    if (range) {
+      this.unpin(y);
+      if (y.get("min") !== range[0] || y.get("max") !== range[1]) y.set({ min: range[0], max: range[1] });
+      this.fitted.add(y);
+    }
+    for (const scale of [chart.y_linear, chart.y_log]) {
+      if ((scale !== y || !range) && this.fitted.delete(scale)) scale.set({ min: null, max: null });
+    }
+  }
+
+  /** Chart `index`'s axes sized to its width, its tick labels formatted for its
+   *  range, and its note ("N pts, M drawn") told to the views. */
+  label(index, note) {
+    const chart = this.charts[index];
+    const width = this.widths.get(index) || 0;
+    const wall = this.xMode(index) === "wall";
+    const plain = (scale) => (scale.domain || []).map(Number);
+    const ticked = (axis, [low, high], count) => {
+      if (!Number.isFinite(low) || !Number.isFinite(high)) return;
+      const values = niceTicks(low, high, count);
+      const format = tickFormat(low, high);
+      if (axis.get("tick_format") !== format) axis.set("tick_format", format);
+      const now = axis.get("tick_values");
+      if (!now || now.length !== values.length || values.some((v, i) => +now[i] !== v)) axis.set("tick_values", values);
+    };
+    if (!wall) ticked(chart.x_axis, plain(chart.x_scale), tickCount(width > 0 ? width - 72 : 400, 90));
+    else {
+      const [d0, d1] = plain(chart.date_scale);
+      const format = d1 - d0 > 86400e3 ? "%b %d %H:%M" : "%H:%M:%S";
+      if (chart.date_axis.get("tick_format") !== format) chart.date_axis.set("tick_format", format);
+    }
+    // 250 px tall, about 176 of them the plot: five ticks at most.
+    if (chart.kind !== "bool" && !this.usesLog(index)) ticked(chart.y_axis, plain(chart.y_linear), 5);
+    if (this.notes.get(index) !== note) {
+      this.notes.set(index, note);
+      this.heads.forEach((head) => head(index));
+    }
   }
 
   pin(scale) {
@@ -628,10 +801,10 @@ class Engine {
     chart.log_axis.set("visible", log);
     chart.x_axis.set("visible", !wall);
     chart.date_axis.set("visible", wall);
-    const steps = this.xMode(index) === "step";
-    chart.x_axis.set({ label: steps ? "step" : "time (s)", tick_format: steps ? "~s" : ".3~g" });
+    chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
+    // The wheel zooms x only (y fits what is in view, see draw).
     const zoom = chart.panzoom.get("scales") || {};
-    if ((zoom.x || [])[0] !== x || (zoom.y || [])[0] !== y) chart.panzoom.set("scales", { x: [x], y: [y] });
+    if ((zoom.x || [])[0] !== x || zoom.y) chart.panzoom.set("scales", { x: [x] });
   }
 
   changeX() {
@@ -641,11 +814,15 @@ class Engine {
     this.drawAll();
   }
 
-  resetZoom() {
+  /** Every chart's zoom back to its whole range, or chart `only`'s. */
+  resetZoom(only = null) {
     this.charts.forEach((chart, index) => {
-      if (!chart.x_scale) return;
-      for (const scale of [chart.x_scale, chart.date_scale, this.usesLog(index) ? chart.y_log : chart.y_linear]) {
+      if (!chart || !chart.x_scale || (only !== null && index !== only)) return;
+      // A true/false chart's y range is the kernel's, and never zoomed.
+      const y = chart.kind === "bool" ? [] : [this.usesLog(index) ? chart.y_log : chart.y_linear];
+      for (const scale of [chart.x_scale, chart.date_scale, ...y]) {
         this.pinned.delete(scale);
+        if (scale.get("min") == null && scale.get("max") == null) continue;
         scale.set({ min: null, max: null });
         scale.save_changes(); // scales are never streamed into: saving is safe
       }
@@ -686,6 +863,11 @@ function controls(model) {
   const slider = element("input", { type: "range", min: "0", max: "0.99", step: "0.01", "data-testid": "smoothing" });
   const shownValue = element("span", { className: "ht-value" });
   const log = element("input", { type: "checkbox", "data-testid": "log-y" });
+  const robust = element("input", {
+    type: "checkbox",
+    title: "fit y to the 1st-99th percentile of what is in view; values beyond are drawn on the edge",
+    "data-testid": "outliers",
+  });
   const xMode = element("select", { "data-testid": "x-axis" }, [
     element("option", { value: "step", textContent: "step" }),
     element("option", { value: "relative", textContent: "relative time" }),
@@ -706,6 +888,7 @@ function controls(model) {
   slider.addEventListener("input", () => model.set("smoothing", +slider.value));
   slider.addEventListener("change", save);
   log.addEventListener("change", () => (model.set("log_y", log.checked), save()));
+  robust.addEventListener("change", () => (model.set("robust", robust.checked), save()));
   xMode.addEventListener("change", () => (model.set("x_mode", xMode.value), save()));
   reset.addEventListener("click", () => (model.set("reset", (model.get("reset") || 0) + 1), save()));
   filter.addEventListener("input", () => (model.set("key_filter", filter.value), save()));
@@ -715,6 +898,7 @@ function controls(model) {
     if (+slider.value !== weight) slider.value = String(weight);
     shownValue.textContent = weight.toFixed(2);
     log.checked = !!model.get("log_y");
+    robust.checked = !!model.get("robust");
     xMode.value = model.get("x_mode");
     const wanted = model.get("key_filter") || "";
     if (filter.value !== wanted) filter.value = wanted;
@@ -751,7 +935,7 @@ function controls(model) {
     );
   }
   model.on(
-    "change:smoothing change:log_y change:x_mode change:hidden change:masked change:names change:colors " +
+    "change:smoothing change:log_y change:robust change:x_mode change:hidden change:masked change:names change:colors " +
       "change:key_filter change:chart_keys change:toggle_by",
     sync
   );
@@ -759,6 +943,7 @@ function controls(model) {
   return element("div", { className: "ht-controls" }, [
     element("label", {}, ["smoothing", slider, shownValue]),
     element("label", {}, [log, "log y"]),
+    element("label", {}, [robust, "ignore outliers"]),
     element("label", {}, ["x axis", xMode]),
     reset,
     filter,
@@ -801,6 +986,15 @@ function sections(model, el) {
     sightRoot = scroller;
     watched = new WeakSet();
   };
+  const head = (figure, index) => decorate(figure, (model.get("chart_keys") || [])[index], engine?.notes.get(index) || "");
+  // A chart's note changed: put it on this view's figure of the chart.
+  const noted = (index) => {
+    const root = board();
+    if (!root) return;
+    for (const figure of root.querySelectorAll(`.ht-chart.ht-i-${index}`)) {
+      if (figure.closest(".ht-board") === root && !figure.classList.contains("ht-placeholder")) head(figure, index);
+    }
+  };
   const apply = () => {
     const root = board();
     if (!root) return;
@@ -814,6 +1008,7 @@ function sections(model, el) {
       const index = chartIndex(figure);
       const key = index === undefined ? undefined : keys[index];
       if (key !== undefined) figure.classList.toggle("ht-gone", !matcher.test(key));
+      if (key !== undefined && !figure.classList.contains("ht-placeholder")) head(figure, index);
       if (sight && !watched.has(figure)) (watched.add(figure), sight.observe(figure));
     }
     const total = new Map();
@@ -869,13 +1064,13 @@ function sections(model, el) {
   };
   attach();
   // At once, not at the next frame: the engine draws the charts shown by it next.
-  if (engine) engine.layouts.add(apply);
+  if (engine) (engine.layouts.add(apply), engine.heads.add(noted));
   return () => {
     page.removeEventListener("click", onClick);
     watcher.disconnect();
     if (sight) sight.disconnect();
     cancelAnimationFrame(waiting);
-    if (engine) (engine.layouts.delete(apply), engine.forget(view));
+    if (engine) (engine.layouts.delete(apply), engine.heads.delete(noted), engine.forget(view));
   };
 }
 
@@ -930,48 +1125,182 @@ function scrollerOf(el) {
   return null;
 }
 
-// The value under the cursor: read off the drawn points nearest the mouse's x.
+/** Puts chart `key`'s title and note on a figure, in place of bqplot's title: the
+ *  name on one line, cut with an ellipsis where the chart is too narrow for it (the
+ *  whole of it on hover), and the note in smaller type under it. */
+function decorate(figure, key, note) {
+  let head = figure.querySelector(":scope > .ht-head");
+  if (!head) {
+    head = element("div", { className: "ht-head" }, [element("div", { className: "ht-name" }), element("div", { className: "ht-drawn" })]);
+    figure.style.position = "relative";
+    figure.classList.add("ht-headed");
+    figure.append(head);
+  }
+  const [name, drawn] = head.children;
+  if (name.textContent !== key) (name.textContent = key), (name.title = key);
+  if (drawn.textContent !== note) drawn.textContent = note;
+}
+
+// How long the readout waits for the kernel's logged value before it says the
+// drawn one is all there is (a saved notebook reopened without a kernel).
+const ASK_PATIENCE = 2000;
+
+/** The value under the cursor: the point logged nearest the cursor's x, looked up
+ *  by the kernel from every stored point (the drawn ones are a bucket's extremes),
+ *  and the smoothed line there; meanwhile, and where no kernel answers, the mean of
+ *  the drawn bucket there. One row per run, sorted by value, in a tooltip beside
+ *  the cursor and below the title. A double click resets the chart's zoom. */
 function readouts(model, el) {
-  const onMove = (event) => {
-    const engine = engines.get(model.get("uid"));
+  const engine = () => engines.get(model.get("uid"));
+  let asks = 0;
+  let pending = null; // the question asked of the kernel and not answered yet
+  let next = null; // the question to ask once it answers
+  let place = null; // where the cursor is: {figure, index, x, axis, left, top}
+  let silent = false; // no kernel answered within ASK_PATIENCE
+
+  const ask = (question) => {
+    if (pending) return void (next = question);
+    pending = { ...question, ask: ++asks, at: performance.now() };
+    try {
+      model.send({ kind: "at", chart: question.index, x: question.kernelX, axis: question.axis, ask: pending.ask });
+    } catch (err) {
+      pending = null; // no kernel: the drawn values are all there is
+      silent = true;
+    }
+    const asked = pending;
+    setTimeout(() => {
+      if (pending !== asked) return;
+      pending = null;
+      silent = true;
+      if (place) show(place, null);
+    }, ASK_PATIENCE);
+  };
+
+  const onAnswer = (message) => {
+    if (!message || message.kind !== "at" || !pending || message.ask !== pending.ask) return;
+    const answered = pending;
+    pending = null;
+    silent = false;
+    if (place && place.index === answered.index && place.kernelX === answered.kernelX) show(place, message.rows || []);
+    if (next) {
+      const question = next;
+      next = null;
+      ask(question);
+    }
+  };
+  model.on("msg:custom", onAnswer);
+
+  /** The readout of `where`: the kernel's rows if it answered, else the drawn means. */
+  const show = (where, rows) => {
+    const e = engine();
+    const chart = e && e.charts[where.index];
+    if (!chart || !chart.lines) return;
+    const names = model.get("names") || [];
+    const byRun = model.get("toggle_by") === "run";
+    const mode = e.xMode(where.index);
+    const shownRows = [];
+    let at = null;
+    chart.lines.forEach(({ raw }, run) => {
+      const p = (e.points[where.index] || [])[run];
+      if (!p || !p.y.length || !e.shown(where.index, run) || e.masked(run)) return;
+      const answered = rows && rows.find((r) => r.run === run);
+      if (rows && !answered) return;
+      let x;
+      let value;
+      let text;
+      if (answered) {
+        x = mode === "step" ? answered.step : mode === "wall" ? (p.created + answered.t) * 1000 : answered.t;
+        value = answered.value;
+        text = answered.value === null ? answered.text : formatNumber(answered.value);
+      } else {
+        // The drawn bucket's mean: what the line stands for there, not its extreme.
+        const xs = e.xValues(where.index, run, "m");
+        const i = nearest(xs, where.x);
+        x = xs[i];
+        value = p.my[i];
+        text = (p.mc[i] > 1 ? "≈ " : "") + formatNumber(value);
+      }
+      at = at ?? x;
+      const smooth = (e.smoothed[where.index] || [])[run];
+      const smoothed = smooth && chart.kind !== "bool" ? smooth.ys[nearest(smooth.xs, x)] : null;
+      shownRows.push({ run, value, text, smoothed, color: (raw.get("colors") || [])[0] || "currentColor" });
+    });
+    if (at === null) return hide(where.figure);
+    if (byRun) shownRows.sort((a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity));
+    let readout = where.figure.querySelector(":scope > .ht-readout");
+    if (!readout) {
+      readout = element("div", { className: "ht-readout" });
+      where.figure.style.position = "relative";
+      where.figure.append(readout);
+    }
+    const label = mode === "wall" ? new Date(at).toLocaleTimeString() : `${mode === "step" ? "step" : "t"} ${formatNumber(at)}`;
+    readout.replaceChildren(
+      element("div", { className: "ht-at" }, [label + (!rows && !silent ? " …" : "")]),
+      ...shownRows.map((row) => {
+        const swatch = element("span", { className: "ht-swatch" });
+        swatch.style.background = row.color;
+        const parts = [swatch];
+        if (byRun) parts.push(element("span", { className: "ht-who" }, [names[row.run] || ""]));
+        parts.push(element("span", { className: "ht-value" }, [row.text]));
+        if (row.smoothed != null) parts.push(element("span", { className: "ht-smoothed" }, [`smoothed ${formatNumber(row.smoothed)}`]));
+        return element("div", { className: "ht-row" }, parts);
+      })
+    );
+    // Beside the cursor, on the side with more room, below the title.
+    const right = where.left > where.figure.clientWidth * 0.6;
+    readout.style.left = right ? "" : `${where.left + 14}px`;
+    readout.style.right = right ? `${where.figure.clientWidth - where.left + 14}px` : "";
+    readout.style.top = "40px";
+  };
+
+  const hide = (figure) => {
+    const readout = figure && figure.querySelector(":scope > .ht-readout");
+    if (readout) readout.remove();
+  };
+
+  const figureAt = (event) => {
     const figure = event.target.closest && event.target.closest(".ht-chart");
-    if (!figure || figure.closest(".ht-board") !== el.closest(".ht-board")) return;
+    if (!figure || figure.closest(".ht-board") !== el.closest(".ht-board")) return null;
+    return figure.classList.contains("ht-placeholder") ? null : figure;
+  };
+
+  const onMove = (event) => {
+    const e = engine();
+    const figure = figureAt(event);
+    if (!figure) return;
     const index = chartIndex(figure);
-    const chart = engine && engine.charts[index];
+    const chart = e && e.charts[index];
     const area = figure.querySelector(".plotarea_events") || figure.querySelector("svg");
     if (!chart || !chart.lines || !area) return;
     const box = area.getBoundingClientRect();
-    const mode = engine.xMode(index);
+    const mode = e.xMode(index);
     const scale = mode === "wall" ? chart.date_scale : chart.x_scale;
     const domain = (scale.domain || []).map(Number);
     if (domain.length !== 2 || box.width <= 0) return;
-    const x = domain[0] + ((event.clientX - box.left) / box.width) * (domain[1] - domain[0]);
-    const names = model.get("names") || [];
-    const parts = [];
-    let at = null;
-    chart.lines.forEach((_, run) => {
-      const p = (engine.points[index] || [])[run];
-      if (!p || !p.y.length || !engine.shown(index, run)) return;
-      const xs = engine.xValues(index, run, "");
-      const i = nearest(xs, x);
-      at = at ?? xs[i];
-      const who = model.get("toggle_by") === "run" ? `${names[run]} ` : "";
-      parts.push(`${who}${formatNumber(p.y[i])}`);
-    });
-    if (at === null) return;
-    let readout = figure.querySelector(".ht-readout");
-    if (!readout) {
-      readout = element("div", { className: "ht-readout" });
-      figure.style.position = "relative";
-      figure.append(readout);
-    }
-    const where = mode === "wall" ? new Date(at).toLocaleTimeString() : `${mode === "step" ? "step" : "t"} ${formatNumber(at)}`;
-    readout.textContent = `${where}: ${parts.join(" · ")}`;
+    const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+    const x = domain[0] + fraction * (domain[1] - domain[0]);
+    // The kernel's x: a step, or seconds since the run began (of its first run).
+    const created = ((e.points[index] || []).find((p) => p) || {}).created || 0;
+    const axis = mode === "step" ? "step" : "time";
+    const kernelX = mode === "wall" ? x / 1000 - created : x;
+    const frame = figure.getBoundingClientRect();
+    place = { figure, index, x, axis, kernelX, left: event.clientX - frame.left, top: event.clientY - frame.top };
+    show(place, null);
+    ask(place);
   };
+
   const onLeave = (event) => {
-    const figure = event.target.closest && event.target.closest(".ht-chart");
-    const readout = figure && figure.querySelector(".ht-readout");
-    if (readout) readout.textContent = "";
+    const figure = figureAt(event);
+    if (!figure || (event.relatedTarget instanceof Node && figure.contains(event.relatedTarget))) return;
+    place = null;
+    next = null;
+    hide(figure);
+  };
+
+  const onDouble = (event) => {
+    const figure = figureAt(event);
+    const e = engine();
+    if (figure && e) e.resetZoom(chartIndex(figure));
   };
   // Listen on the document, not the board: the view may join the page late, or
   // never, and then nothing waits for it. Events of other boards are left alone.
@@ -981,12 +1310,16 @@ function readouts(model, el) {
   };
   const moved = (event) => mine(event) && onMove(event);
   const left = (event) => mine(event) && onLeave(event);
+  const doubled = (event) => mine(event) && onDouble(event);
   const page = el.ownerDocument;
   page.addEventListener("mousemove", moved);
   page.addEventListener("mouseout", left);
+  page.addEventListener("dblclick", doubled);
   return () => {
+    model.off("msg:custom", onAnswer);
     page.removeEventListener("mousemove", moved);
     page.removeEventListener("mouseout", left);
+    page.removeEventListener("dblclick", doubled);
   };
 }
 

@@ -1,7 +1,24 @@
 // Tests of the pure helpers of engine.js, run with `node --test js/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyData, decode, ema, encode, formatNumber, keyMatcher, nearest, picked, sectionOf, strided, thinned } from "./engine.js";
+import {
+  applyData,
+  clamped,
+  decode,
+  ema,
+  encode,
+  formatNumber,
+  keyMatcher,
+  nearest,
+  niceTicks,
+  padded,
+  picked,
+  sectionOf,
+  strided,
+  thinned,
+  tickFormat,
+  yRange,
+} from "./engine.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -20,6 +37,63 @@ test("ema passes non-finite values through and skips them", () => {
 test("ema leaves a constant series and weight 0 alone", () => {
   assert.deepEqual([...ema([4, 4, 4], 0.9)], [4, 4, 4]);
   assert.deepEqual([...ema([1, 2], 0)], [1, 2]);
+});
+
+test("ema spaced in drawn points smooths a long line visibly and leaves a short one honest", () => {
+  // 200 k points drawn as 1,000 bucket means, 500 units wide: 0.99 per unit is a
+  // window of about 100 units, 0.6 one of about 2.
+  const n = 1000;
+  const xs = Float64Array.from({ length: n }, (_, i) => i * 200);
+  const ys = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1));
+  const unit = (xs[n - 1] - xs[0]) / 500;
+  const wiggle = (values) => values.slice(n / 2).reduce((sum, v, i, a) => sum + (i ? Math.abs(v - a[i - 1]) : 0), 0);
+  const light = wiggle(ema(ys, 0.6, xs, unit));
+  const heavy = wiggle(ema(ys, 0.99, xs, unit));
+  assert.ok(heavy < 0.1 * light, `0.99 leaves ${heavy} of the wiggle, 0.6 ${light}`);
+  // The same curve, twice as dense, smooths to about the same line.
+  const dense = Float64Array.from({ length: 2 * n }, (_, i) => i * 100);
+  const sine = (x) => Math.sin(x / 20000);
+  const sparse = ema(xs.map(sine), 0.95, xs, unit);
+  const twice = ema(dense.map(sine), 0.95, dense, unit);
+  assert.ok(Math.abs(sparse[n - 1] - twice[2 * n - 1]) < 0.02, `${sparse[n - 1]} vs ${twice[2 * n - 1]}`);
+  // Ten points across 500 units: at 0.6 the last smoothed point is the last value, nearly.
+  const squares = [0, 1, 4, 9, 16, 25, 36, 49, 64, 81];
+  const steps = squares.map((_, i) => i);
+  const short = ema(squares, 0.6, steps, 9 / 500);
+  assert.ok(Math.abs(short[9] - 81) < 0.01, `the line ends at ${short[9]}`);
+  // Points of one step (gradient accumulation) still move it.
+  const repeated = ema([1, 5, 5, 5], 0.9, [0, 1, 1, 1], 1 / 500);
+  assert.ok(repeated[3] > repeated[1] - 1e-9 && repeated[3] > 4.9);
+});
+
+test("yRange fits what is in view, or its bulk with outliers ignored", () => {
+  const xs = Float64Array.from({ length: 1000 }, (_, i) => i);
+  const ys = Float64Array.from({ length: 1000 }, (_, i) => (i === 500 ? 40 : i === 501 ? NaN : 0.3 + (i % 10) / 100));
+  assert.deepEqual(yRange([{ xs, ys }], 600, 700, false), [0.3, 0.39]);
+  assert.deepEqual(yRange([{ xs, ys }], null, null, false), [0.3, 40]);
+  const [low, high] = yRange([{ xs, ys }], null, null, true);
+  assert.ok(low === 0.3 && high < 0.4, `${low}..${high}`);
+  assert.equal(yRange([{ xs, ys }], 2000, 3000, false), null);
+  assert.deepEqual([...clamped([0, 0.5, 40, NaN], 0.3, 0.39)], [0.3, 0.39, 0.39, NaN]);
+  const [a, b] = padded([0.3, 0.4], false);
+  assert.ok(a < 0.3 && b > 0.4 && b - a < 0.12);
+  const [c, d] = padded([1, 1000], true);
+  assert.ok(c > 0 && c < 1 && d > 1000);
+});
+
+test("niceTicks are a few round values; tickFormat writes thousands as 5.8k", () => {
+  assert.deepEqual(niceTicks(-19.49, 20018, 4), [0, 5000, 10000, 15000, 20000]);
+  assert.deepEqual(niceTicks(0.0, 1.0, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(-0.05, 0.95, 5), [0, 0.2, 0.4, 0.6, 0.8]);
+  for (const [low, high, count] of [[0, 1e9, 6], [0.001, 0.0013, 5], [-3, 7, 8], [12, 13, 2]]) {
+    const ticks = niceTicks(low, high, count);
+    assert.ok(ticks.length >= 1 && ticks.length <= 1.5 * count + 1, `${low}..${high}: ${ticks}`);
+    assert.ok(ticks.every((t) => t >= low && t <= high));
+  }
+  assert.deepEqual(niceTicks(3, 3, 5), [3]);
+  assert.equal(tickFormat(5000, 6600), ".3~s");
+  assert.equal(tickFormat(0, 0.9), ".3~g");
+  assert.equal(tickFormat(-2000, 10), ".3~s");
 });
 
 test("decode turns DataViews into typed arrays, even at odd offsets", () => {

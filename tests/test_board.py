@@ -1033,3 +1033,58 @@ def test_where_no_browser_asks_a_cell_end_builds_the_first_charts(comms, monkeyp
             assert all(
                 charts[i]["figure"] is board.chart(key).figure for i, key in enumerate(built)
             )
+
+
+def readout_answers(board):
+    """The readout answers the board's engine sent to the browser."""
+    return [
+        data["content"]
+        for data, _ in board._engine.comm.messages
+        if data and data.get("method") == "custom" and data["content"].get("kind") == "at"
+    ]
+
+
+def test_the_readout_gets_the_value_logged_at_the_cursor_not_a_bucket_extreme(comms):
+    """Over a decimated line the browser holds each bucket's extremes only; asked for
+    the value at a step, the kernel answers with the point logged there, per run,
+    from every stored point: NaN and inf as text, the last of a repeated step."""
+    clock = Clock()
+    runs = []
+    for offset in (0.0, 1.0):
+        logger = hypertuner.Logger(display=False, clock=clock, timer=clock)
+        for i in range(100_000):
+            clock.now += 0.001
+            logger.log({"grad_norm": 0.33 + offset + (0.0039 if i % 97 else -0.3)}, i)
+        logger.log({"grad_norm": float("nan")}, 100_000)
+        logger.log({"grad_norm": 7.0}, 100_001)
+        logger.log({"grad_norm": 8.0}, 100_001)  # a step logged twice: the last one counts
+        runs.append(logger)
+    board = Board(runs, toggle_by="run")
+    ask = board._engine._handle_custom_msg
+
+    ask({"kind": "at", "chart": 0, "x": 5_000.4, "axis": "step", "ask": 7}, [])
+    answer = readout_answers(board)[-1]
+    assert answer["ask"] == 7 and answer["chart"] == 0
+    assert [(r["run"], r["step"]) for r in answer["rows"]] == [(0, 5_000), (1, 5_000)]
+    assert answer["rows"][0]["value"] == pytest.approx(0.3339)
+    assert answer["rows"][1]["value"] == pytest.approx(1.3339)
+
+    ask({"kind": "at", "chart": 0, "x": 100_000, "axis": "step", "ask": 8}, [])
+    row = readout_answers(board)[-1]["rows"][0]
+    assert row["value"] is None and row["text"] == "nan"  # JSON carries no NaN
+    ask({"kind": "at", "chart": 0, "x": 1e9, "axis": "step", "ask": 9}, [])
+    assert readout_answers(board)[-1]["rows"][0]["value"] == 8.0
+
+    # On a time axis, x is seconds since the run began.
+    created = float(runs[0].created)
+    step_at = runs[0]["grad_norm"].columns()[1][2_000] - created
+    ask({"kind": "at", "chart": 0, "x": float(step_at), "axis": "time", "ask": 10}, [])
+    assert readout_answers(board)[-1]["rows"][0]["step"] == 2_000
+
+    # What is not a question, or names no chart, gets no answer.
+    sent = len(readout_answers(board))
+    for junk in ({"kind": "at", "chart": 5, "x": 1}, {"kind": "at", "chart": "a", "x": 1}, [1]):
+        ask(junk, [])
+    assert len(readout_answers(board)) == sent
+    for logger in runs:
+        logger.close()

@@ -127,14 +127,18 @@ class Chart:
                 scale=self.y_log, side="left", grid_lines="solid", tick_format=".3~g", visible=False
             ),
         }
-        self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_linear]})
+        # The wheel and a drag zoom and pan x only: the browser fits y to what is in view.
+        self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale]})
         self.figure = bqplot.Figure(
             marks=[],
             axes=list(self.axes.values()),
             title=self.key,
             interaction=self.panzoom,
             animation_duration=0,
-            fig_margin={"top": 32, "bottom": 36, "left": 58, "right": 14},
+            # Room on top for the title and its note (drawn by the browser), and
+            # no toolbar: it covered the title, and a double click resets the zoom.
+            fig_margin={"top": 38, "bottom": 36, "left": 58, "right": 14},
+            display_toolbar=False,
             layout=Layout(width="100%", height="250px"),
         )
         self.figure.add_class("ht-chart")
@@ -192,6 +196,29 @@ class Chart:
             "log_axis": self.axes["y_log"],
             "panzoom": self.panzoom,
         }
+
+
+def _logged_at(source: Any, key: str, x: float, axis: Any) -> dict[str, Any] | None:
+    """The point of ``source``'s ``key`` logged nearest ``x``: a step (``axis``
+    "step"), else seconds since the run began; the last of equally near ones. None
+    if the run has no such key, or no point of it yet."""
+    if key not in source:
+        return None
+    steps, walls, values = source[key].columns()
+    if not len(values):
+        return None
+    along = steps if axis == "step" else walls - float(source.created)
+    distance = np.abs(along.astype(np.float64) - x)
+    at = len(distance) - 1 - int(np.argmin(distance[::-1]))
+    value = float(values[at])
+    # JSON has no NaN or infinity: those go as text.
+    finite = bool(np.isfinite(value))
+    return {
+        "step": float(steps[at]),
+        "t": float(walls[at] - float(source.created)),
+        "value": value if finite else None,
+        "text": "" if finite else str(value),
+    }
 
 
 def _section(key: str) -> str:
@@ -312,6 +339,7 @@ class Board(VBox):
         self._cursor = 0  # the chart the next redraw sends first, after those near a view
         self._engine.observe(self._on_view_change, ["x_mode", "reset"])
         self._engine.observe(self._on_wanted, ["wanted"])
+        self._engine.on_msg(self._on_question)
         self._engine.snapshot = self._snapshot
         self.set_sources(self._sources, [color(i) for i in range(len(self._sources))])
 
@@ -679,6 +707,28 @@ class Board(VBox):
         chart.drawn = [-1] * len(chart.drawn)  # stale: redraw() sends this chart again
         chart.sent = [None] * len(chart.sent)  # whole: the browser holds a zoomed line
         self.redraw()
+
+    def _on_question(self, _: Any, content: Any, buffers: Any) -> None:
+        """Answer the browser's readout: the point logged nearest ``x`` (a step, or
+        seconds since the run began) on chart ``chart``, per run, from every stored
+        point; the browser draws only each bucket's extremes. Answered while a cell
+        is busy too (see _answer)."""
+        if not isinstance(content, dict) or content.get("kind") != "at":
+            return
+        try:
+            index, x = int(content["chart"]), float(content["x"])
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._lock:
+            charts = list(self._charts.values())
+            if not 0 <= index < len(charts) or not np.isfinite(x):
+                return
+            key, rows = charts[index].key, []
+            for slot, source in enumerate(self._sources):
+                row = _logged_at(source, key, x, content.get("axis"))
+                if row is not None:
+                    rows.append({"run": slot, **row})
+        self._engine.send({"kind": "at", "ask": content.get("ask"), "chart": index, "rows": rows})
 
     def _on_view_change(self, _: Any) -> None:
         # The browser already cleared the zoom; send every chart for the new x axis.

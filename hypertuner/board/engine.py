@@ -51,11 +51,26 @@ class Engine(anywidget.AnyWidget):
     .ht-placeholder { height: 250px; box-sizing: border-box; padding: 8px 58px;
       font: 12px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color2, #777);
       text-align: center; border: 1px dashed var(--jp-border-color2, #ddd); }
-    .ht-readout { position: absolute; top: 2px; right: 8px; pointer-events: none;
-      font: 11px var(--jp-code-font-family, monospace); color: var(--jp-ui-font-color1, #333);
-      background: var(--jp-layout-color0, rgba(255,255,255,.85)); padding: 0 3px; }
-    .ht-note { position: absolute; bottom: 2px; right: 8px; pointer-events: none;
-      font: 10px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color2, #777); }
+    .ht-readout { position: absolute; z-index: 2; pointer-events: none; max-width: 60%;
+      font: 11px var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color1, #333);
+      background: var(--jp-layout-color0, #fff); border: 1px solid var(--jp-border-color1, #ccc);
+      border-radius: 3px; padding: 3px 6px; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+    .ht-readout .ht-at { color: var(--jp-ui-font-color2, #666); margin-bottom: 1px; }
+    .ht-readout .ht-row { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+    .ht-readout .ht-swatch { width: 10px; height: 3px; flex: none; }
+    .ht-readout .ht-who { overflow: hidden; text-overflow: ellipsis; }
+    .ht-readout .ht-value, .ht-readout .ht-smoothed { font-variant-numeric: tabular-nums; }
+    .ht-readout .ht-value { font-weight: 600; margin-left: auto; }
+    .ht-readout .ht-smoothed { color: var(--jp-ui-font-color2, #777); }
+    /* The engine's title in place of bqplot's: ellipsised, the note under it. */
+    .ht-chart.ht-headed text.mainheading { display: none; }
+    .ht-head { position: absolute; top: 2px; left: 58px; right: 14px; text-align: center;
+      pointer-events: none; font: 14px var(--jp-ui-font-family, sans-serif);
+      color: var(--jp-ui-font-color1, #333); }
+    .ht-head .ht-name { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+      pointer-events: auto; }
+    .ht-head .ht-drawn { font-size: 10px; line-height: 12px; min-height: 12px;
+      color: var(--jp-ui-font-color2, #777); }
     """
 
     # One dict of bqplot widget references per chart, in chart order.
@@ -74,6 +89,8 @@ class Engine(anywidget.AnyWidget):
     # Owned by the browser: set there and saved, read here once the kernel is idle.
     smoothing = traitlets.Float(0.6).tag(sync=True)
     log_y = traitlets.Bool(False).tag(sync=True)
+    # Ignore outliers: y fits the 1st-99th percentile of what is in view.
+    robust = traitlets.Bool(False).tag(sync=True)
     x_mode = traitlets.Unicode("step").tag(sync=True)
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # The charts near a view (their indices), as the browser sees them: the board

@@ -67,6 +67,11 @@ _SNAPSHOT_JS = """
       const at = /translate\\(\\s*([-\\d.e]+)[ ,]+([-\\d.e]+)\\s*\\)/.exec(transform);
       return [tick.textContent, at ? +at[1] : null, at ? +at[2] : null];
     }),
+    // Where each tick's label is on the page: [left, right, top, bottom] px.
+    boxes: [...el.querySelectorAll('g.tick text')].filter((t) => t.textContent).map((t) => {
+      const box = t.getBoundingClientRect();
+      return [box.left, box.right, box.top, box.bottom];
+    }),
   });
   // In view: some of it inside the window and inside every ancestor that scrolls.
   const inView = (el) => {
@@ -86,20 +91,38 @@ _SNAPSHOT_JS = """
   const chart = (figure) => {
     const area = figure.querySelector('rect.plotarea_events');
     const readout = figure.querySelector('.ht-readout');
+    const head = figure.querySelector('.ht-head');
+    const name = head && head.querySelector('.ht-name');
+    const note = head ? head.querySelector('.ht-drawn').textContent : '';
     return {
       index: +[...figure.classList].find((c) => c.startsWith('ht-i-')).slice(5),
       on_show: figure.getClientRects().length > 0,  // neither it nor its section hidden
       in_view: inView(figure),
       placeholder: figure.classList.contains('ht-placeholder'),  // not built yet
       // A chart not built yet holds its place with its key: what a person reads there.
+      // The engine's title (the key, its note after "  ·  "), else bqplot's.
       title: figure.classList.contains('ht-placeholder')
         ? figure.textContent
+        : name ? name.textContent + (note ? '  ·  ' + note : '')
         : (figure.querySelector('text.mainheading') || {}).textContent || '',
+      // The key cut short with an ellipsis: the chart is too narrow for all of it.
+      title_clipped: !!name && name.scrollWidth > name.clientWidth,
+      title_box: name ? (({ top, bottom }) => [top, bottom])(name.getBoundingClientRect()) : null,
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
       marks: [...figure.querySelectorAll('svg.svg-figure g.curve')].map(mark),
       axes: [...figure.querySelectorAll('svg.svg-background g.axis')].map(axis),
-      readout: readout ? readout.textContent : null,
+      readout: readout ? {
+        at: (readout.querySelector('.ht-at') || {}).textContent || '',
+        rows: [...readout.querySelectorAll('.ht-row')].map((row) => ({
+          who: (row.querySelector('.ht-who') || {}).textContent || '',
+          value: (row.querySelector('.ht-value') || {}).textContent || '',
+          smoothed: (row.querySelector('.ht-smoothed') || {}).textContent || '',
+          color: getComputedStyle(row.querySelector('.ht-swatch')).backgroundColor,
+        })),
+        box: (({ top, bottom, left, right }) => [left, right, top, bottom])(
+          readout.getBoundingClientRect()),
+      } : null,
     };
   };
   const control = (id) => board.querySelector(`.ht-controls [data-testid="${id}"]`);
@@ -152,6 +175,17 @@ class Axis:
     shown: bool
     label: str
     ticks: list[tuple[str, float | None, float | None]]  # (text, x px, y px)
+    boxes: list[list[float]] = field(default_factory=list)  # labels' [left, right, top, bottom]
+
+    def overlapping(self) -> list[tuple[str, str]]:
+        """The pairs of neighbouring tick labels whose boxes overlap on the page."""
+        named = [(text, box) for (text, _, _), box in zip(self.ticks, self.boxes) if text]
+        named.sort(key=lambda item: (item[1][0], item[1][2]))
+        return [
+            (a, b)
+            for (a, p), (b, q) in zip(named, named[1:])
+            if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]
+        ]
 
     @property
     def labels(self) -> list[str]:
@@ -171,11 +205,15 @@ class Chart:
     in_view: bool  # some of it inside the window: charts far from it are not drawn
     placeholder: bool  # a chart of a big board not built yet: built once it comes near
     title: str
+    title_clipped: bool  # the key is cut short with an ellipsis
+    title_box: list[float] | None  # [top, bottom] of the title on the page
     width: float  # plot area, pixels
     height: float
     marks: list[Mark]
     axes: list[Axis]
-    readout: str | None
+    # The value under the cursor: {"at": "step 3,001", "rows": [{"who", "value",
+    # "smoothed", "color"}], "box": [left, right, top, bottom]}; None when not hovered.
+    readout: dict | None
 
     @property
     def key(self) -> str:
@@ -280,10 +318,15 @@ def snapshot(board_locator) -> Board:
             in_view=c["in_view"],
             placeholder=c["placeholder"],
             title=c["title"],
+            title_clipped=c["title_clipped"],
+            title_box=c["title_box"],
             width=c["width"],
             height=c["height"],
             marks=[Mark(**m) for m in c["marks"]],
-            axes=[Axis(a["shown"], a["label"], [tuple(t) for t in a["ticks"]]) for a in c["axes"]],
+            axes=[
+                Axis(a["shown"], a["label"], [tuple(t) for t in a["ticks"]], a["boxes"])
+                for a in c["axes"]
+            ],
             readout=c["readout"],
         )
         for c in raw.pop("charts")

@@ -204,7 +204,7 @@ class QuickstartRun:
         """Screenshot a cell's board into the artifacts folder.
 
         The mouse is first moved off the board (unless ``keep_mouse``): over a chart,
-        bqplot shows its toolbar on top of the title.
+        the readout shows.
         """
         if not keep_mouse:
             self.page.mouse.move(0, 0)
@@ -222,6 +222,7 @@ class QuickstartRun:
         box = figure.locator("rect.plotarea_events").bounding_box()
         assert box, f"chart {key} has no plot area"
         before = readout_text(figure)
+        self.page.mouse.move(0, 0)
         x = box["x"] + (box["width"] + 3 if fraction is None else fraction * box["width"])
         self.page.mouse.move(x, box["y"] + box["height"] / 2)
         deadline = time.monotonic() + 10
@@ -278,8 +279,16 @@ def inside_plot(chart) -> bool:
 
 
 def readout_text(figure) -> str:
+    """The readout as "step N: value", once the kernel has said the value logged
+    there (until then its step ends in "…"); "" while there is none."""
     readout = figure.locator(".ht-readout")
-    return readout.text_content() if readout.count() else ""
+    if not readout.count():
+        return ""
+    at = readout.locator(".ht-at").text_content()
+    values = readout.locator(".ht-value").all_text_contents()
+    if at.endswith("…") or not values:
+        return ""
+    return f"{at}: {values[0]}"
 
 
 def describe(board: Board) -> str:
@@ -565,18 +574,42 @@ def test_zoom_and_reset_while_training_runs(held):
     figure = held.board().locator(f".ht-chart.ht-i-{KEYS.index(LOSS)}")
     figure.scroll_into_view_if_needed()
     box = figure.locator("rect.plotarea_events").bounding_box()
-    before = held.snapshot().chart(LOSS).x_axis.values()
+    before = held.snapshot()
+
+    def span_of(board) -> float:
+        values = board.chart(LOSS).x_axis.values()
+        return values[-1] - values[0] if len(values) >= 2 else 0.0
+
     held.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     for _ in range(4):
         held.page.mouse.wheel(0, -120)  # wheel up: zoom in
     zoomed = held.wait_for(
-        lambda b: (lambda v: len(v) >= 2 and v[-1] - v[0] < 0.8 * (before[-1] - before[0]))(
-            b.chart(LOSS).x_axis.values()
-        ),
+        lambda b: span_of(b) < 0.8 * span_of(before),
         "the train/loss x axis spans less than before",
     )
     held.assert_running("zooming in")
+    # Only x zooms; y fits what is in view, so the curve fills the plot's height.
+    fills = held.wait_for(
+        lambda b: (lambda c: c.raw.points >= 2 and c.raw.max_y - c.raw.min_y >= 0.8 * c.height)(
+            b.chart(LOSS)
+        ),
+        "the zoomed train/loss line fills the plot from top to bottom",
+    )
+    assert (
+        fills.chart(LOSS).raw.min_y >= -1
+        and fills.chart(LOSS).raw.max_y <= fills.chart(LOSS).height + 1
+    ), describe(fills)
     held.shot("6c_zoomed")
+    # A double click on the plot resets its zoom, as the button does every chart's.
+    held.page.mouse.dblclick(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    # (A zoomed line, decimated anew by the kernel, spans the plot too: the axis tells.)
+    held.wait_for(
+        lambda b: unzoomed(b.chart(LOSS)) and span_of(b) >= 0.95 * span_of(before),
+        "a double click unzooms train/loss",
+    )
+    for _ in range(4):
+        held.page.mouse.wheel(0, -120)
+    held.wait_for(lambda b: span_of(b) < 0.8 * span_of(before), "train/loss is zoomed in again")
     held.page.mouse.move(0, 0)
     held.control("reset-zoom").click()
     reset = held.wait_for(
@@ -630,7 +663,9 @@ def test_every_chart_ends_at_its_final_point(finished, saved_run):
 
 
 def test_hover_shows_readout(finished, saved_run):
-    """Hovering mid-chart shows 'step N: value' for the point under the cursor."""
+    """Hovering mid-chart shows the step under the cursor and the value logged at
+    that step (the kernel looks it up: the line drawn holds only each bucket's
+    extremes), the smoothed value there, in the line's colour, below the title."""
     series = saved_run[LOSS]
     steps, values = series.steps, series.values
     text = finished.hover(LOSS, 0.5)
@@ -638,13 +673,19 @@ def test_hover_shows_readout(finished, saved_run):
     match = READOUT.match(text)
     assert match, f"readout {text!r} is not 'step N: value'"
     step = int(match.group(1).replace(",", ""))
-    assert abs(step - steps[-1] / 2) <= 0.02 * steps[-1], (text, steps[-1])
+    chart = finished.snapshot().chart(LOSS)
+    one_pixel = steps[-1] / chart.width
+    assert abs(step - steps[-1] / 2) <= 2 * one_pixel, (text, steps[-1], chart.width)
     value = float(values[list(steps).index(step)])
     assert float(match.group(2)) == pytest.approx(value, rel=1e-4), (text, value)
+    (row,) = chart.readout["rows"]
+    assert row["smoothed"].startswith("smoothed "), chart.readout
+    assert row["color"] == "rgb(31, 119, 180)", chart.readout  # train/loss's blue
+    assert chart.readout["box"][2] >= chart.title_box[1], (chart.readout, chart.title_box)
     finished.page.mouse.move(1, 1)  # leaving the board clears the readout
     figure = finished.board().locator(f".ht-chart.ht-i-{KEYS.index(LOSS)}")
     finished.page.wait_for_function(
-        "(el) => !el.querySelector('.ht-readout')?.textContent", arg=figure.element_handle()
+        "(el) => !el.querySelector('.ht-readout')", arg=figure.element_handle()
     )
 
 
