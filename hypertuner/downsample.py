@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Decimation", "bucket_means", "bucket_sums", "ema", "minmax", "visible"]
+__all__ = ["Decimation", "NonFinite", "bucket_means", "bucket_sums", "ema", "minmax", "visible"]
 
 
 def minmax(values: np.ndarray, budget: int = 2000) -> np.ndarray:
@@ -305,6 +305,39 @@ class Decimation:
         self._count = self._count[a] + self._count[b]
         self.size *= 2
         self.done = pairs * self.size
+
+
+class NonFinite:
+    """Where a growing series holds NaN or an infinity, from its new points alone.
+
+    A line cannot draw these (a NaN leaves a gap a few pixels wide, an infinity
+    nothing at all), so the board marks them at the chart's edge and counts them.
+    The counts are exact; the places kept (indices into the series) are at most
+    ``most``, every other one dropped whenever there would be more.
+    """
+
+    def __init__(self, most: int = 256) -> None:
+        self.most = most
+        self.nan = 0
+        self.inf = 0  # either sign
+        self.at = np.zeros(0, np.int64)
+        self._seen = 0
+
+    def update(self, values: np.ndarray) -> None:
+        """Take in the points of ``values`` (the whole series) after those seen before."""
+        new = values[self._seen :]
+        start, self._seen = self._seen, len(values)
+        if not len(new) or new.dtype.kind in "biu":  # integers and booleans are finite
+            return
+        where = np.flatnonzero(~np.isfinite(new))
+        if not len(where):
+            return
+        nan = int(np.isnan(new[where]).sum())
+        self.nan += nan
+        self.inf += len(where) - nan
+        self.at = np.concatenate([self.at, where + start])
+        while len(self.at) > self.most:
+            self.at = self.at[::2]
 
 
 def _distinct(sorted_indices: np.ndarray) -> np.ndarray:

@@ -181,6 +181,7 @@ function spliced(held, line, keep) {
   for (const name of ["x", "t", "y"]) line[name] = joined(points[name], line[name], line.from);
   for (const name of ["mx", "mt", "ms", "mc"]) line[name] = joined(means[name], line[name], line.mfrom);
   line.my = meansOf(line.ms, line.mc);
+  line.bad = line.bad || held.bad; // sent with every change once there are any
   return line;
 }
 
@@ -233,6 +234,7 @@ export function encode(line) {
     timed: line.timed,
     created: line.created,
   };
+  if (line.bad) packed.bad = line.bad;
   for (const name of COLUMNS) packed[name] = name === "mc" ? mc : own(line[name]);
   return packed;
 }
@@ -254,6 +256,8 @@ export function decode(packed) {
     window: packed.window || 0,
     timed: !!packed.timed,
     created: packed.created || 0,
+    // Where the series holds NaN or an infinity ({x, t, nan, inf}), if it does.
+    bad: packed.bad || null,
   };
   if (packed.ms != null) {
     line.ms = Float64Array.from(typed(packed.ms, columnType(packed, "ms")));
@@ -314,10 +318,33 @@ export function picked(values, indices) {
   return out;
 }
 
-/** The values a log scale can draw: those <= 0 become NaN, a gap in the line. */
+/** The values a log scale can draw: those <= 0 (and infinities) become NaN, a gap. */
 export function positive(values) {
   const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i] > 0 ? values[i] : NaN;
+  for (let i = 0; i < values.length; i++) out[i] = values[i] > 0 && values[i] < Infinity ? values[i] : NaN;
+  return out;
+}
+
+/** [lowest, highest] of the finite values of column `name` over `lines`. */
+export function extent(lines, name) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const line of lines) {
+    for (const v of line[name]) {
+      if (v < low) low = +v;
+      if (v > high) high = +v;
+    }
+  }
+  return low <= high && Number.isFinite(low) && Number.isFinite(high) ? [low, high] : [NaN, NaN];
+}
+
+/** `values` with infinities made NaN (the same array when it has none). */
+export function finite(values) {
+  let i = 0;
+  while (i < values.length && !(values[i] === Infinity || values[i] === -Infinity)) i++;
+  if (i === values.length) return values;
+  const out = Float64Array.from(values);
+  for (; i < out.length; i++) if (out[i] === Infinity || out[i] === -Infinity) out[i] = NaN;
   return out;
 }
 
@@ -414,9 +441,11 @@ class Engine {
     this.pinned = new Set();
     this.fitted = new Set(); // y scales fitted to a zoomed view, or with outliers ignored
     this.notes = new Map(); // chart -> its note ("N pts, M drawn"), shown under its title
+    this.bad = new Map(); // chart -> where its runs' NaN and infinities are (see badOf)
     this.heads = new Set(); // per view: puts a chart's title and note on its figure
     this.smoothed = []; // smoothed[chart][run]: the smoothed bucket means, for the readout
     this.watched = new WeakSet(); // x scales whose zoom this engine follows
+    this.extents = new Map(); // chart -> {x, y}: the ranges its axes show, as last drawn
     this.stale = new Set(); // charts not on show when their points came: drawn once shown
     this.dirty = new Set(); // charts with points not yet drawn: drawn at the next frame
     this.frame = 0;
@@ -655,9 +684,15 @@ class Engine {
     // A log scale cannot place values <= 0 (its automatic domain turns NaN), so they
     // are masked while on it: leave it before they come back, join it once masked.
     const log = this.usesLog(index);
-    const drawable = (values) => (log ? positive(values) : values);
+    // An infinity has no place on a line (bqplot's domain would turn infinite): like
+    // NaN it is a gap, marked at the chart's edge and counted (see markBad).
+    const drawable = (values) => (log ? positive(values) : finite(values));
     if (!log) this.applyScale(index);
     const lines = []; // per run drawn: its marks and the points they get
+    const bad = []; // per run shown: where its NaN and infinities are, and its colour
+    const mode = this.xMode(index);
+    let nans = 0;
+    let infs = 0;
     let note = "";
     this.smoothed[index] = [];
     chart.lines.forEach(({ raw, smooth }, run) => {
@@ -684,6 +719,13 @@ class Engine {
         line.sy = drawable(picked(values, means));
       }
       lines.push(line);
+      if (p.bad && shown) {
+        const t = p.bad.t || [];
+        const xs = mode === "step" ? p.bad.x : mode === "relative" ? t : t.map((s) => (p.created + s) * 1000);
+        bad.push({ xs, color: (raw.get("colors") || [])[0] || "currentColor" });
+        nans += p.bad.nan || 0;
+        infs += p.bad.inf || 0;
+      }
       const drawn = kept === null ? p.y.length : kept.length;
       if (!note && p.total > drawn) note = `${formatNumber(p.window)} pts, ${formatNumber(drawn)} drawn`;
     });
@@ -708,7 +750,20 @@ class Engine {
     }
     if (log) this.applyScale(index);
     this.fitY(index, range);
-    this.label(index, note);
+    // The ranges the axes show, as bqplot will work them out (it may do so only
+    // once it renders): the zoom, else every line's extent, hidden ones too.
+    const drawnLines = lines.flatMap((l) => [{ xs: l.xs, ys: l.ys }, ...(l.sx ? [{ xs: l.sx, ys: l.sy }] : [])]);
+    const x = [low ?? extent(drawnLines, "xs")[0], high ?? extent(drawnLines, "xs")[1]];
+    this.extents.set(index, { x, y: range || extent(drawnLines, "ys") });
+    const counted = [nans ? `${formatNumber(nans)} NaN` : "", infs ? `${formatNumber(infs)} inf` : ""];
+    this.label(index, [note, ...counted].filter(Boolean).join(" · "), bad);
+  }
+
+  /** Where chart `index` marks its NaN and infinities: the x range shown, and per
+   *  run shown the x of each and its colour. */
+  badOf(index) {
+    const chart = this.charts[index];
+    return { domain: (this.extents.get(index) || {}).x || [], lines: this.bad.get(index) || [] };
   }
 
   /** The x range chart `index` is zoomed to, [low, high] (null: unbounded). */
@@ -739,31 +794,44 @@ class Engine {
 
   /** Chart `index`'s axes sized to its width, its tick labels formatted for its
    *  range, and its note ("N pts, M drawn") told to the views. */
-  label(index, note) {
+  label(index, note, bad) {
+    this.retick(index);
+    // The views redraw the title when its note changes, and the marks of NaN and
+    // infinities whenever there are (the zoom may have moved them).
+    const had = this.bad.has(index);
+    if (bad.length) this.bad.set(index, bad);
+    else this.bad.delete(index);
+    if (this.notes.get(index) !== note || bad.length || had) {
+      this.notes.set(index, note);
+      this.heads.forEach((head) => head(index));
+    }
+  }
+
+  /** Chart `index`'s tick values and formats for the ranges its axes show. */
+  retick(index) {
     const chart = this.charts[index];
+    if (!chart || !chart.x_axis) return;
     const width = this.widths.get(index) || 0;
     const wall = this.xMode(index) === "wall";
-    const plain = (scale) => (scale.domain || []).map(Number);
+    const shows = this.extents.get(index) || { x: [], y: [] };
     const ticked = (axis, [low, high], count) => {
       if (!Number.isFinite(low) || !Number.isFinite(high)) return;
-      const values = niceTicks(low, high, count);
+      let values = niceTicks(low, high, count);
+      // A round step may give up to half as many again: never more than 8.
+      while (values.length > 8 && count > 2) values = niceTicks(low, high, --count);
       const format = tickFormat(low, high);
       if (axis.get("tick_format") !== format) axis.set("tick_format", format);
       const now = axis.get("tick_values");
       if (!now || now.length !== values.length || values.some((v, i) => +now[i] !== v)) axis.set("tick_values", values);
     };
-    if (!wall) ticked(chart.x_axis, plain(chart.x_scale), tickCount(width > 0 ? width - 72 : 400, 90));
+    if (!wall) ticked(chart.x_axis, shows.x, tickCount(width > 0 ? width - 72 : 400, 100));
     else {
-      const [d0, d1] = plain(chart.date_scale);
+      const [d0, d1] = shows.x;
       const format = d1 - d0 > 86400e3 ? "%b %d %H:%M" : "%H:%M:%S";
       if (chart.date_axis.get("tick_format") !== format) chart.date_axis.set("tick_format", format);
     }
     // 250 px tall, about 176 of them the plot: five ticks at most.
-    if (chart.kind !== "bool" && !this.usesLog(index)) ticked(chart.y_axis, plain(chart.y_linear), 5);
-    if (this.notes.get(index) !== note) {
-      this.notes.set(index, note);
-      this.heads.forEach((head) => head(index));
-    }
+    if (chart.kind !== "bool" && !this.usesLog(index)) ticked(chart.y_axis, shows.y, 5);
   }
 
   pin(scale) {
@@ -986,7 +1054,10 @@ function sections(model, el) {
     sightRoot = scroller;
     watched = new WeakSet();
   };
-  const head = (figure, index) => decorate(figure, (model.get("chart_keys") || [])[index], engine?.notes.get(index) || "");
+  const head = (figure, index) => {
+    decorate(figure, (model.get("chart_keys") || [])[index], engine?.notes.get(index) || "");
+    if (engine && engine.charts[index]?.x_scale) markBad(figure, engine.badOf(index));
+  };
   // A chart's note changed: put it on this view's figure of the chart.
   const noted = (index) => {
     const root = board();
@@ -1139,6 +1210,44 @@ function decorate(figure, key, note) {
   const [name, drawn] = head.children;
   if (name.textContent !== key) (name.textContent = key), (name.title = key);
   if (drawn.textContent !== note) drawn.textContent = note;
+}
+
+/** Marks where a chart's NaN and infinities are, which a line cannot draw: a tick
+ *  of the run's colour on the plot's bottom edge, one per 1/1000 of its width that
+ *  has any. Placed in fractions of the plot (see .ht-bad), not in measured pixels:
+ *  a figure may not be laid out yet when its chart is drawn. */
+function markBad(figure, { domain, lines }) {
+  let layer = figure.querySelector(":scope > .ht-bad");
+  if (!lines.length || domain.length !== 2 || !(domain[1] > domain[0])) {
+    if (layer) layer.remove();
+    return;
+  }
+  if (!layer) {
+    layer = element("div", { className: "ht-bad", "data-testid": "non-finite" });
+    figure.append(layer);
+  }
+  const places = [];
+  for (const { xs, color } of lines) {
+    const seen = new Set();
+    for (const x of xs) {
+      const at = Math.round(((x - domain[0]) / (domain[1] - domain[0])) * 1000);
+      if (at < 0 || at > 1000 || seen.has(at)) continue;
+      seen.add(at);
+      places.push([at, color]);
+    }
+  }
+  // Only when they moved: the board's layout watches its elements change.
+  const said = JSON.stringify(places);
+  if (layer.dataset.places === said) return;
+  layer.dataset.places = said;
+  layer.replaceChildren(
+    ...places.map(([at, color]) => {
+      const tick = element("span", { className: "ht-mark" });
+      tick.style.left = `calc(${at / 10}% - 1px)`;
+      tick.style.background = color;
+      return tick;
+    })
+  );
 }
 
 // How long the readout waits for the kernel's logged value before it says the

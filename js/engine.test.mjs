@@ -7,6 +7,7 @@ import {
   decode,
   ema,
   encode,
+  finite,
   formatNumber,
   keyMatcher,
   nearest,
@@ -94,6 +95,12 @@ test("niceTicks are a few round values; tickFormat writes thousands as 5.8k", ()
   assert.equal(tickFormat(5000, 6600), ".3~s");
   assert.equal(tickFormat(0, 0.9), ".3~g");
   assert.equal(tickFormat(-2000, 10), ".3~s");
+});
+
+test("finite makes infinities gaps and leaves finite lines as they are", () => {
+  const plain = Float32Array.from([1, NaN, 3]);
+  assert.equal(finite(plain), plain);
+  assert.deepEqual([...finite([1, Infinity, -Infinity, 2])], [1, NaN, NaN, 2]);
 });
 
 test("decode turns DataViews into typed arrays, even at odd offsets", () => {

@@ -1088,3 +1088,22 @@ def test_the_readout_gets_the_value_logged_at_the_cursor_not_a_bucket_extreme(co
     assert len(readout_answers(board)) == sent
     for logger in runs:
         logger.close()
+
+
+def test_nan_and_infinities_are_sent_as_places_and_counts(comms):
+    """A line cannot draw NaN or an infinity: each line's payload says where they are
+    (steps and seconds) and how many, for the browser to mark and count."""
+    logger = hypertuner.Logger(display=False)
+    for i in range(1_000):
+        value = float("nan") if 400 <= i < 600 else float("inf") if i == 900 else 1.0
+        logger.log({"loss": value, "fine": 1.0}, i)
+    board = board_for(logger)
+    data, _ = data_updates(board)[-1]
+    lines = data["state"]["data"]["lines"]
+    keys = list(board._charts)
+    bad = lines[f"{keys.index('loss')}/0"]["bad"]
+    assert (bad["nan"], bad["inf"]) == (200, 1)
+    assert set(bad["x"]) <= set(range(400, 600)) | {900} and 900 in bad["x"]
+    assert len(bad["t"]) == len(bad["x"])
+    assert "bad" not in lines[f"{keys.index('fine')}/0"]
+    logger.close()

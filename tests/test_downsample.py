@@ -203,3 +203,22 @@ def test_stable_buckets_refuse_a_series_that_shrank():
     decimation.update(np.arange(50.0))
     with pytest.raises(ValueError, match="held 50 points, now 10"):
         decimation.update(np.arange(10.0))
+
+
+def test_non_finite_counts_exactly_and_keeps_a_bounded_spread_of_places():
+    from hypertuner.downsample import NonFinite
+
+    values = np.ones(100_000)
+    values[10_000:10_200] = np.nan
+    values[50_000] = np.inf
+    values[60_000] = -np.inf
+    bad = NonFinite(most=64)
+    for end in (5_000, 10_100, 55_000, 100_000):  # a growing series, read in pieces
+        bad.update(values[:end])
+    assert (bad.nan, bad.inf) == (200, 2)
+    assert len(bad.at) <= 64 and np.all(~np.isfinite(values[bad.at]))
+    assert bad.at.min() == 10_000 and bad.at.max() >= 10_100  # spread over the NaN run
+    assert 50_000 in bad.at or 60_000 in bad.at
+    ints = NonFinite()
+    ints.update(np.arange(10))
+    assert (ints.nan, ints.inf, len(ints.at)) == (0, 0, 0)

@@ -20,7 +20,7 @@ import numpy as np
 from ipywidgets import HTML, GridBox, Layout, VBox
 
 from .._table import format_duration
-from ..downsample import Decimation, bucket_sums, minmax, visible
+from ..downsample import Decimation, NonFinite, bucket_sums, minmax, visible
 from .engine import Engine
 from .fallback import picture, summary
 
@@ -91,6 +91,7 @@ class Chart:
         self.drawn: list[int] = []  # per run: points held when last sent; -1: never
         # per run: the stable buckets of its whole series, updated from new points only
         self.decimations: list[Decimation | None] = []
+        self.non_finite: list[NonFinite] = []  # per run: its NaN and infinities
         # per run: what the browser holds for good, (bucket size, the indices of its
         # points, how many means), as of the last send; the next one sends only what
         # comes after (None: everything)
@@ -151,6 +152,7 @@ class Chart:
         self._make_lines()
         self.drawn = [-1] * len(colors)
         self.decimations: list[Decimation | None] = [None] * len(colors)
+        self.non_finite: list[NonFinite] = [NonFinite() for _ in colors]
         self.sent: list[tuple[int, np.ndarray, int] | None] = [None] * len(colors)
 
     def _make_lines(self) -> None:
@@ -699,6 +701,16 @@ class Board(VBox):
         }
         if keep is not None:
             line["keep"] = memoryview(keep)
+        bad = chart.non_finite[slot]
+        bad.update(values)
+        if bad.nan or bad.inf:
+            # Small (at most 256 places), so sent whole with every send of the line.
+            line["bad"] = {
+                "x": steps[bad.at].astype(np.float64).tolist(),
+                "t": (walls[bad.at] - created).tolist(),
+                "nan": bad.nan,
+                "inf": bad.inf,
+            }
         return line, held
 
     def _on_zoom(self, key: str) -> None:

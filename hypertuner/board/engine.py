@@ -69,6 +69,10 @@ class Engine(anywidget.AnyWidget):
       color: var(--jp-ui-font-color1, #333); }
     .ht-head .ht-name { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
       pointer-events: auto; }
+    /* Over the plot area: the figure less its margins (Chart.build's fig_margin). */
+    .ht-bad { position: absolute; left: 58px; right: 14px; bottom: 36px; height: 7px;
+      pointer-events: none; }
+    .ht-bad .ht-mark { position: absolute; top: 0; width: 2px; height: 7px; }
     .ht-head .ht-drawn { font-size: 10px; line-height: 12px; min-height: 12px;
       color: var(--jp-ui-font-color2, #777); }
     """

@@ -111,7 +111,14 @@ _SNAPSHOT_JS = """
       width: area ? +area.getAttribute('width') : 0,
       height: area ? +area.getAttribute('height') : 0,
       marks: [...figure.querySelectorAll('svg.svg-figure g.curve')].map(mark),
-      axes: [...figure.querySelectorAll('svg.svg-background g.axis')].map(axis),
+      // In Figure.axes order: x, x as dates, y, y log. bqplot renders each axis when
+      // its model arrives, so the page's order may differ: x axes are told by their
+      // centred labels, the date one by its label.
+      axes: [...figure.querySelectorAll('svg.svg-background g.axis')].map((el, at) => {
+        const x = el.getAttribute('text-anchor') === 'middle';
+        const date = x && (el.querySelector('text.axislabel') || {}).textContent === 'wall time';
+        return { el, rank: (x ? 0 : 2) + (date ? 1 : 0) + at / 100 };
+      }).sort((a, b) => a.rank - b.rank).map(({ el }) => axis(el)),
       readout: readout ? {
         at: (readout.querySelector('.ht-at') || {}).textContent || '',
         rows: [...readout.querySelectorAll('.ht-row')].map((row) => ({

@@ -1,8 +1,9 @@
 """Reading a long run's charts: smoothing, axes, titles and outliers as a person sees them.
 
 One finished run of 200,000 steps: a loss that falls from 2.3 to 0.3, wandering as
-it goes; a gradient norm near 0.33 with one spike to 40 at step 150,000; and a
-throughput near 5,800 under a key too long for its chart's width. The tests look at
+it goes; a gradient norm near 0.33 with one spike to 40 at step 150,000; a
+throughput near 5,800 under a key too long for its chart's width; and a score with
+200 NaN from step 100,000 and an infinity at step 180,000. The tests look at
 what a person reads off the page: where the smoothed line is drawn, the tick
 labels' text and boxes, the title's ellipsis, the y range the bulk of the values
 gets.
@@ -21,6 +22,7 @@ NAME = "reading.ipynb"
 STEPS = 200_000
 SPIKE = 150_000
 GRAD = "grad_norm"
+SCORE = "eval/score"
 LONG = "throughput_of_the_very_long_named_metric_per_device_in_samples"
 CELL = f"""\
 import numpy as np
@@ -33,9 +35,13 @@ loss = 2.0 * np.exp(-np.arange({STEPS}) / 40_000) + 0.3 + 0.05 * wander
 grad = 0.33 + 0.05 * rng.standard_normal({STEPS})
 grad[{SPIKE}] = 40.0
 speed = 5800 + 300 * rng.standard_normal({STEPS})
+score = 0.8 + 0.01 * rng.standard_normal({STEPS})
+score[100_000:100_200] = np.nan
+score[180_000] = np.inf
 logger = hypertuner.Logger(name="reading")
 for i in range({STEPS}):
-    logger.log({{"loss": loss[i], "grad_norm": grad[i], {LONG!r}: speed[i]}}, i)
+    values = {{"loss": loss[i], "grad_norm": grad[i], {LONG!r}: speed[i], {SCORE!r}: score[i]}}
+    logger.log(values, i)
 logger.close()
 """
 
@@ -155,6 +161,32 @@ def test_ignoring_outliers_gives_the_bulk_of_the_values_the_plot(reading):
         "the grad_norm's y axis reaches the spike again",
     )
     assert back.chart(GRAD).raw.min_y == pytest.approx(before.raw.min_y, abs=1)
+
+
+def test_nan_and_infinities_are_marked_and_counted(reading):
+    """A line cannot draw NaN or an infinity (200 NaN left a 3 px gap, an infinity
+    nothing): ticks mark where they are on the plot's bottom edge, and the note
+    under the title counts them. Nothing is logged to the console (checked for
+    every test)."""
+    figure = reading.board().locator(".ht-chart", has_text=SCORE)
+    look_at(figure)
+    board = reading.wait_for(  # drawn to its end (a chart out of view waits to be drawn)
+        lambda b: (
+            b.chart(SCORE).title == f"{SCORE}  ·  {STEPS:,} pts, "
+            f"{b.chart(SCORE).raw.points:,} drawn · 200 NaN · 1 inf"
+        ),
+        "the score, drawn to its end, counts its NaN and infinity",
+    )
+    chart = board.chart(SCORE)
+    area = figure.locator("rect.plotarea_events").bounding_box()
+    ticks = [box for box in (m.bounding_box() for m in figure.locator(".ht-mark").all()) if box]
+    lab.screenshot(figure, reading.artifacts, "reading_3_nan_marks")
+    at = sorted((t["x"] + t["width"] / 2 - area["x"]) / area["width"] for t in ticks)
+    assert at and all(abs(f - 0.5) < 0.01 or abs(f - 0.9) < 0.01 for f in at), at
+    assert any(abs(f - 0.9) < 0.01 for f in at) and any(abs(f - 0.5) < 0.01 for f in at), at
+    bottom = area["y"] + area["height"]
+    assert all(abs(t["y"] + t["height"] - bottom) <= 1 for t in ticks), (ticks, area)
+    assert chart.raw.points > 100 and chart.raw.min_y >= 0, chart.raw  # the line is drawn
 
 
 def top_tick(chart) -> float:
