@@ -68,7 +68,7 @@ export function yRange(lines, low, high, robust) {
     }
   }
   if (!inside.length) return null;
-  if (!robust) return [Math.min(...inside), Math.max(...inside)];
+  if (!robust) return extent([{ ys: inside }], "ys");
   inside.sort((a, b) => a - b);
   const at = (q) => inside[Math.min(inside.length - 1, Math.max(0, Math.round(q * (inside.length - 1))))];
   return [at(0.01), at(0.99)];
@@ -1125,7 +1125,12 @@ function sections(model, el) {
   page.addEventListener("click", onClick);
   // Charts and titles are other widgets' views: they join the board after this one,
   // and a title's text is rendered anew when the kernel counts a new chart.
-  const watcher = new MutationObserver(soon);
+  // Not for the engine's own overlays (the readout, a title, NaN marks): a readout
+  // redrawn at each move of the mouse would lay out a 500-key board each frame.
+  const overlay = ".ht-readout, .ht-head, .ht-bad";
+  const ours = (node) => node instanceof Element && (node.matches(overlay) || !!node.closest(overlay));
+  const moved = (record) => ours(record.target) || [...record.addedNodes, ...record.removedNodes].every(ours);
+  const watcher = new MutationObserver((records) => records.every(moved) || soon());
   let frames = 0;
   let waiting = 0;
   const attach = () => {
@@ -1388,10 +1393,9 @@ function readouts(model, el) {
     if (domain.length !== 2 || box.width <= 0) return;
     const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
     const x = domain[0] + fraction * (domain[1] - domain[0]);
-    // The kernel's x: a step, or seconds since the run began (of its first run).
-    const created = ((e.points[index] || []).find((p) => p) || {}).created || 0;
-    const axis = mode === "step" ? "step" : "time";
-    const kernelX = mode === "wall" ? x / 1000 - created : x;
+    // The kernel's x: a step, seconds since each run began, or since the epoch.
+    const axis = mode === "step" ? "step" : mode === "relative" ? "time" : "wall";
+    const kernelX = mode === "wall" ? x / 1000 : x;
     const frame = figure.getBoundingClientRect();
     place = { figure, index, x, axis, kernelX, left: event.clientX - frame.left, top: event.clientY - frame.top };
     show(place, null);

@@ -1081,6 +1081,13 @@ def test_the_readout_gets_the_value_logged_at_the_cursor_not_a_bucket_extreme(co
     ask({"kind": "at", "chart": 0, "x": float(step_at), "axis": "time", "ask": 10}, [])
     assert readout_answers(board)[-1]["rows"][0]["step"] == 2_000
 
+    # On a wall-time axis, x is seconds since the epoch: each run's own point there
+    # (the runs began at different times).
+    wall = float(runs[1]["grad_norm"].columns()[1][3_000])
+    ask({"kind": "at", "chart": 0, "x": wall, "axis": "wall", "ask": 11}, [])
+    rows = readout_answers(board)[-1]["rows"]
+    assert rows[1]["step"] == 3_000 and rows[0]["step"] == 100_001  # run 0 ended before
+
     # What is not a question, or names no chart, gets no answer.
     sent = len(readout_answers(board))
     for junk in ({"kind": "at", "chart": 5, "x": 1}, {"kind": "at", "chart": "a", "x": 1}, [1]):

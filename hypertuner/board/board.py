@@ -202,22 +202,25 @@ class Chart:
 
 def _logged_at(source: Any, key: str, x: float, axis: Any) -> dict[str, Any] | None:
     """The point of ``source``'s ``key`` logged nearest ``x``: a step (``axis``
-    "step"), else seconds since the run began; the last of equally near ones. None
-    if the run has no such key, or no point of it yet."""
+    "step"), seconds since the run began ("time"), or since the epoch ("wall");
+    the last of equally near ones. None if the run has no such key, or no point of
+    it yet. One pass and one temporary array: steps need not be sorted."""
     if key not in source:
         return None
     steps, walls, values = source[key].columns()
     if not len(values):
         return None
-    along = steps if axis == "step" else walls - float(source.created)
-    distance = np.abs(along.astype(np.float64) - x)
+    created = float(source.created)
+    target = x if axis in ("step", "wall") else x + created
+    distance = np.subtract(steps if axis == "step" else walls, target, dtype=np.float64)
+    np.abs(distance, out=distance)
     at = len(distance) - 1 - int(np.argmin(distance[::-1]))
     value = float(values[at])
     # JSON has no NaN or infinity: those go as text.
     finite = bool(np.isfinite(value))
     return {
         "step": float(steps[at]),
-        "t": float(walls[at] - float(source.created)),
+        "t": float(walls[at] - created),
         "value": value if finite else None,
         "text": "" if finite else str(value),
     }
@@ -721,8 +724,8 @@ class Board(VBox):
         self.redraw()
 
     def _on_question(self, _: Any, content: Any, buffers: Any) -> None:
-        """Answer the browser's readout: the point logged nearest ``x`` (a step, or
-        seconds since the run began) on chart ``chart``, per run, from every stored
+        """Answer the browser's readout: the point logged nearest ``x`` (see
+        _logged_at) on chart ``chart``, per run, from every stored
         point; the browser draws only each bucket's extremes. Answered while a cell
         is busy too (see _answer)."""
         if not isinstance(content, dict) or content.get("kind") != "at":
@@ -732,14 +735,15 @@ class Board(VBox):
         except (KeyError, TypeError, ValueError):
             return
         with self._lock:
-            charts = list(self._charts.values())
-            if not 0 <= index < len(charts) or not np.isfinite(x):
-                return
-            key, rows = charts[index].key, []
-            for slot, source in enumerate(self._sources):
-                row = _logged_at(source, key, x, content.get("axis"))
-                if row is not None:
-                    rows.append({"run": slot, **row})
+            charts, sources = list(self._charts.values()), list(self._sources)
+        if not 0 <= index < len(charts) or not np.isfinite(x):
+            return
+        # Outside the lock: a scan of millions of points must not hold up log()'s tick.
+        key, rows = charts[index].key, []
+        for slot, source in enumerate(sources):
+            row = _logged_at(source, key, x, content.get("axis"))
+            if row is not None:
+                rows.append({"run": slot, **row})
         self._engine.send({"kind": "at", "ask": content.get("ask"), "chart": index, "rows": rows})
 
     def _on_view_change(self, _: Any) -> None:

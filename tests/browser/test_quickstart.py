@@ -622,6 +622,21 @@ def test_zoom_and_reset_while_training_runs(held):
     assert span[-1] - span[0] > narrow[-1] - narrow[0], (span, narrow)
 
 
+def test_hover_while_training_runs(held):
+    """While the training cell is busy, the readout still gets the value logged at
+    the step under the cursor: the kernel answers between training steps."""
+    text = held.hover(LOSS, 0.3)
+    held.assert_running("the readout's answer")
+    match = READOUT.match(text)
+    assert match, f"readout {text!r} is not 'step N: value' (the kernel never answered?)"
+    series = held.on_disk()[LOSS]
+    steps, values = list(series.steps), series.values
+    step = int(match.group(1).replace(",", ""))
+    assert abs(step - 0.3 * steps[-1]) <= 0.02 * steps[-1], (text, steps[-1])
+    assert float(match.group(2)) == pytest.approx(float(values[steps.index(step)]), rel=1e-4)
+    held.page.mouse.move(0, 0)
+
+
 # -- after the notebook ends ------------------------------------------------------------
 
 
