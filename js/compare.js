@@ -7,6 +7,8 @@
 // varying parameters and that metric, with log axes for parameters spanning decades.
 // Selecting rows is saved to the kernel, which then overlays those runs' charts.
 
+import { formatTick, logTicks, niceTicks } from "./ticks.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 // -- pure helpers (exported for js/compare.test.mjs) -----------------------------
@@ -67,18 +69,73 @@ export function spansDecades(values) {
   return Math.max(...numbers) / Math.min(...numbers) >= 10;
 }
 
-/** A function mapping a value to [0, 1] along an axis (log when `log`). */
-export function axisMap(values, log) {
-  const numbers = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+/** The share of an axis's length left empty at each end, so no point sits on the frame. */
+const PADDING = 0.06;
+
+/** An axis over `values`. Numbers go linear, or log when `log`, padded at both ends,
+ *  with round ticks; other values (strings, bools) get a slot each in first-seen
+ *  order, labelled. `at(v)` places a value in [0, 1] (NaN where it cannot);
+ *  `between(low, high)` is the test a brush from `at` low to high stands for. */
+export function scaleOf(values, log = false, count = 5) {
+  const fits = (v) => typeof v === "number" && Number.isFinite(v) && (!log || v > 0);
+  const numbers = values.filter(fits);
   if (!numbers.length) {
-    // categorical (strings, bools): evenly spaced in first-seen order
-    const labels = [...new Set(values.map(String))];
-    return (v) => (labels.length < 2 ? 0.5 : labels.indexOf(String(v)) / (labels.length - 1));
+    const labels = [...new Set(values.filter((v) => v !== undefined && v !== null).map(String))];
+    const at = (v) => {
+      const k = v === undefined || v === null ? -1 : labels.indexOf(String(v));
+      return k < 0 ? NaN : (k + 0.5) / labels.length;
+    };
+    const between = (low, high) => {
+      const inside = new Set(labels.filter((label) => at(label) >= low && at(label) <= high));
+      return (v) => v !== undefined && v !== null && inside.has(String(v));
+    };
+    return { at, between, categorical: true, ticks: labels.map((label) => ({ at: at(label), label })) };
   }
   const f = log ? Math.log10 : (v) => v;
-  const lo = Math.min(...numbers.map(f));
-  const hi = Math.max(...numbers.map(f));
-  return (v) => (typeof v !== "number" || !Number.isFinite(v) ? NaN : hi === lo ? 0.5 : (f(v) - lo) / (hi - lo));
+  let low = f(extremum(numbers, -1));
+  let high = f(extremum(numbers, 1));
+  if (low === high) {
+    const half = log ? 0.5 : Math.abs(low) / 10 || 1;
+    [low, high] = [low - half, high + half];
+  }
+  const pad = (high - low) * PADDING;
+  [low, high] = [low - pad, high + pad];
+  const at = (v) => (fits(v) ? (f(v) - low) / (high - low) : NaN);
+  const value = (share) => (log ? Math.pow(10, low + share * (high - low)) : low + share * (high - low));
+  const between = (lowShare, highShare) => {
+    const [lo, hi] = [value(lowShare), value(highShare)];
+    return (v) => fits(v) && v >= lo && v <= hi;
+  };
+  const [first, last] = [value(0), value(1)];
+  const round = log ? logTicks(first, last, count) : niceTicks(first, last, count);
+  const ticks = round.map((v) => ({ at: at(v), label: formatTick(v, first, last) }));
+  return { at, between, categorical: false, log, ticks };
+}
+
+/** The least (`sign` -1) or greatest (1) of many numbers, without spreading them
+ *  into Math.min's arguments. */
+function extremum(numbers, sign) {
+  let best = numbers[0];
+  for (const v of numbers) if (sign * (v - best) > 0) best = v;
+  return best;
+}
+
+/** Points drawn closer than `apart` px to one another, spread side by side so each
+ *  shows: [x, y] per point in, [x, y, count] out (`count` points share its spot). */
+export function spread(points, apart = 7) {
+  const spots = []; // [x, y, members] around each spot's first point
+  points.forEach(([x, y], i) => {
+    const spot = spots.find(([sx, sy]) => Math.hypot(x - sx, y - sy) < apart);
+    if (spot) spot[2].push(i);
+    else spots.push([x, y, [i]]);
+  });
+  const out = points.map(([x, y]) => [x, y, 1]);
+  for (const [, , members] of spots) {
+    members.forEach((i, k) => {
+      out[i] = [points[i][0] + (k - (members.length - 1) / 2) * apart, points[i][1], members.length];
+    });
+  }
+  return out;
 }
 
 export function formatValue(value) {
@@ -126,18 +183,27 @@ function title(text) {
   return node;
 }
 
+/** The table's columns: the run, the params that differ between runs, the chosen
+ *  metric's summaries, then status and times. Params equal for all runs are left
+ *  to one "same for all" line above the table (see sameNote). */
 function columnsOf(model) {
-  const varying = new Set(model.get("varying") || []);
-  const metricColumns = (model.get("metrics") || []).flatMap((m) => ["last", "min", "max"].map((s) => `m:${m}/${s}`));
+  const metric = model.get("metric");
   return [
     ["name", "name"],
+    ...(model.get("varying") || []).map((p) => [`p:${p}`, `${p} •`]),
+    ...(metric ? ["last", "min", "max"].map((stat) => [`m:${metric}/${stat}`, `${metric} ${stat}`]) : []),
     ["status", "status"],
     ["started", "started"],
     ["duration", "duration"],
     ["points", "points"],
-    ...(model.get("params") || []).map((p) => [`p:${p}`, varying.has(p) ? `${p} •` : p]),
-    ...metricColumns.map((c) => [c, c.slice(2)]),
   ];
+}
+
+/** "same for all runs: hidden=32 · steps=3000", or "" when every param varies;
+ *  values written as they were set (3000, not 3,000). */
+export function sameNote(same) {
+  const parts = Object.entries(same || {}).map(([name, value]) => `${name}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+  return parts.length ? `same for all runs: ${parts.join(" · ")}` : "";
 }
 
 /** The runs table, kept from one redraw to the next: its rows are updated in place
@@ -220,76 +286,118 @@ function shownCell(row, column, now) {
   return formatValue(value);
 }
 
-function scatter(model, state, rows) {
-  const width = 420, height = 260, left = 58, bottom = 34, top = 14, right = 12;
+function label(x, y, text, anchor = "middle", className = "ht-axis-label") {
+  const node = svg("text", { x, y, "text-anchor": anchor, class: className });
+  node.textContent = text;
+  return node;
+}
+
+/** The summary of the chosen metric a row has (undefined when it has none). */
+function metricOf(model, state) {
+  const metric = model.get("metric");
+  return (row) => (row.metrics[metric] || {})[state.stat];
+}
+
+/** The scatter of the metric summary against one param. Runs outside the brushes
+ *  are drawn faint; runs at one spot are spread side by side and counted. */
+function scatter(model, state, rows, inside) {
+  const width = 440, height = 270, left = 62, bottom = 40, top = 14, right = 14;
   const param = state.param;
   const [metric, stat] = [model.get("metric"), state.stat];
   const xs = rows.map((r) => r.params[param]);
-  const ys = rows.map((r) => (r.metrics[metric] || {})[stat]);
+  const ys = rows.map(metricOf(model, state));
   const logX = spansDecades(xs);
-  const fx = axisMap(xs, logX);
-  const fy = axisMap(ys, false);
-  const px = (v) => left + fx(v) * (width - left - right);
-  const py = (v) => height - bottom - fy(v) * (height - top - bottom);
-  const dots = rows.map((row, i) => {
-    if (!Number.isFinite(px(xs[i])) || !Number.isFinite(py(ys[i]))) return null;
-    return svg("circle", { cx: px(xs[i]).toFixed(1), cy: py(ys[i]).toFixed(1), r: 5, fill: row.color, class: "ht-dot", "data-run": row.name },
-      [title(`${row.name}\n${param} = ${formatValue(xs[i])}\n${metric} ${stat} = ${formatValue(ys[i])}`)]);
-  }).filter(Boolean);
-  const label = (x, y, text, anchor = "middle") => {
-    const node = svg("text", { x, y, "text-anchor": anchor, class: "ht-axis-label" });
-    node.textContent = text;
-    return node;
-  };
-  const numbers = (values) => values.filter((v) => typeof v === "number" && Number.isFinite(v));
-  const xn = numbers(xs), yn = numbers(ys);
+  const sx = scaleOf(xs, logX, Math.max(2, Math.floor((width - left - right) / 80)));
+  const sy = scaleOf(ys, false, 5);
+  const px = (share) => left + share * (width - left - right);
+  const py = (share) => height - bottom - share * (height - top - bottom);
+  const placed = rows.map((row, i) => [px(sx.at(xs[i])), py(sy.at(ys[i])), i]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const spots = spread(placed.map(([x, y]) => [x, y]));
+  const dots = placed.map(([, , i], k) => {
+    const [x, y, count] = spots[k];
+    const row = rows[i];
+    const shared = count > 1 ? `\n(${count} runs at this spot)` : "";
+    return svg("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 5, fill: row.color,
+      class: inside(row) ? "ht-dot" : "ht-dot ht-out", "data-run": row.name },
+      [title(`${row.name}\n${param} = ${formatValue(xs[i])}\n${metric} ${stat} = ${formatValue(ys[i])}${shared}`)]);
+  });
+  const xTicks = sx.ticks.flatMap((t) => [
+    svg("line", { x1: px(t.at), x2: px(t.at), y1: height - bottom, y2: height - bottom + 4, class: "ht-tick-mark" }),
+    label(px(t.at), height - bottom + 16, t.label, "middle", "ht-tick"),
+  ]);
+  const yTicks = sy.ticks.flatMap((t) => [
+    svg("line", { x1: left - 4, x2: left, y1: py(t.at), y2: py(t.at), class: "ht-tick-mark" }),
+    label(left - 7, py(t.at) + 4, t.label, "end", "ht-tick"),
+  ]);
+  const yName = label(0, 0, `${metric} ${stat}`);
+  yName.setAttribute("transform", `translate(14, ${(top + height - bottom) / 2}) rotate(-90)`);
   return svg("svg", { width, height, class: "ht-scatter", "data-testid": "scatter" }, [
-    svg("rect", { x: left, y: top, width: width - left - right, height: height - top - bottom, fill: "none", stroke: "#ccc" }),
+    svg("rect", { x: left, y: top, width: width - left - right, height: height - top - bottom, class: "ht-frame" }),
+    ...xTicks,
+    ...yTicks,
     ...dots,
     label((left + width - right) / 2, height - 6, `${param}${logX ? " (log)" : ""}`),
-    label(left - 6, top + 10, yn.length ? formatValue(Math.max(...yn)) : "", "end"),
-    label(left - 6, height - bottom, yn.length ? formatValue(Math.min(...yn)) : "", "end"),
-    label(left, height - bottom + 14, xn.length ? formatValue(Math.min(...xn)) : "", "start"),
-    label(width - right, height - bottom + 14, xn.length ? formatValue(Math.max(...xn)) : "", "end"),
-    (() => {
-      const node = label(0, 0, `${metric} ${stat}`);
-      node.setAttribute("transform", `translate(14, ${(top + height - bottom) / 2}) rotate(-90)`);
-      return node;
-    })(),
+    yName,
   ]);
 }
 
-function parallel(model, state, rows) {
-  const [metric, stat] = [model.get("metric"), state.stat];
-  const params = model.get("varying") || [];
-  const axes = [...params.map((p) => ({ name: p, values: rows.map((r) => r.params[p]) })),
-    { name: `${metric} ${stat}`, values: rows.map((r) => (r.metrics[metric] || {})[stat]) }];
-  const width = Math.max(420, 110 * axes.length), height = 260, top = 28, bottom = 24, side = 50;
-  const step = axes.length > 1 ? (width - 2 * side) / (axes.length - 1) : 0;
-  const maps = axes.map((a) => ({ ...a, log: spansDecades(a.values), at: 0 }));
-  maps.forEach((a) => (a.map = axisMap(a.values, a.log)));
-  const y = (a, v) => top + (1 - a.map(v)) * (height - top - bottom);
-  const children = maps.flatMap((a, k) => {
-    const x = side + k * step;
-    const name = svg("text", { x, y: 14, "text-anchor": "middle", class: "ht-axis-label" });
-    name.textContent = a.name + (a.log ? " (log)" : "");
-    const numbers = a.values.filter((v) => typeof v === "number" && Number.isFinite(v));
-    const ends = numbers.length ? [Math.max(...numbers), Math.min(...numbers)] : [];
-    const tick = (value, yy) => {
-      const node = svg("text", { x: x + 4, y: yy, class: "ht-tick" });
-      node.textContent = formatValue(value);
-      return node;
-    };
-    return [svg("line", { x1: x, x2: x, y1: top, y2: height - bottom, stroke: "#999" }), name,
-      ...(ends.length ? [tick(ends[0], top + 4), tick(ends[1], height - bottom)] : [])];
+/** The axes of the parallel coordinates: each varying param, then the metric. */
+function axesOf(model, state, rows) {
+  const metricValue = metricOf(model, state);
+  const axes = [
+    ...(model.get("varying") || []).map((p) => ({ name: p, value: (row) => row.params[p] })),
+    { name: `${model.get("metric")} ${state.stat}`, value: metricValue },
+  ];
+  return axes.map((axis) => {
+    const values = rows.map(axis.value);
+    const log = spansDecades(values);
+    return { ...axis, log, scale: scaleOf(values, log, 5) };
   });
+}
+
+const PC = { height: 280, top: 30, bottom: 16, side: 64, apart: 130 };
+
+/** Parallel coordinates across the varying params and the metric. Dragging along an
+ *  axis brushes a range of it (a click clears it): the runs outside any brush fade
+ *  here and leave the table and the overlay. */
+function parallel(state, rows, axes, inside, onBrush) {
+  const width = Math.max(440, 2 * PC.side + PC.apart * (axes.length - 1));
+  const step = axes.length > 1 ? (width - 2 * PC.side) / (axes.length - 1) : 0;
+  const span = PC.height - PC.top - PC.bottom;
+  const y = (share) => PC.top + (1 - share) * span;
+  const node = svg("svg", { width, height: PC.height, class: "ht-parallel", "data-testid": "parallel" });
   const lines = rows.map((row) => {
-    const points = maps.map((a, k) => [side + k * step, y(a, a.values[rows.indexOf(row)])]);
+    const points = axes.map((a, k) => [PC.side + k * step, y(a.scale.at(a.value(row)))]);
     if (points.some(([, yy]) => !Number.isFinite(yy))) return null;
     return svg("polyline", { points: points.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" "),
-      fill: "none", stroke: row.color, "stroke-width": 2, class: "ht-pc-line", "data-run": row.name }, [title(row.name)]);
+      stroke: row.color, class: inside(row) ? "ht-pc-line" : "ht-pc-line ht-out", "data-run": row.name }, [title(row.name)]);
   }).filter(Boolean);
-  return svg("svg", { width, height, class: "ht-parallel", "data-testid": "parallel" }, [...lines, ...children]);
+  // Faded lines first, so the brushed ones draw over them.
+  lines.sort((p, q) => p.classList.contains("ht-out") - q.classList.contains("ht-out")).reverse();
+  const parts = axes.flatMap((a, k) => {
+    const x = PC.side + k * step;
+    const ticks = a.scale.ticks.flatMap((t) => [
+      svg("line", { x1: x - 4, x2: x, y1: y(t.at), y2: y(t.at), class: "ht-tick-mark" }),
+      label(x - 7, y(t.at) + 4, t.label, "end", "ht-tick"),
+    ]);
+    const brush = state.drag && state.drag.name === a.name ? [state.drag.from, state.drag.to] : (state.brushes.get(a.name) || {}).shares;
+    const drawn = brush ? [svg("rect", { x: x - 9, width: 18, y: y(Math.max(...brush)), height: Math.abs(brush[0] - brush[1]) * span,
+      class: "ht-brush", "data-axis": a.name })] : [];
+    const area = svg("rect", { x: x - 14, width: 28, y: PC.top, height: span, class: "ht-brush-area", "data-testid": `brush-${a.name}` },
+      [title(`drag along ${a.name} to keep the runs in a range; click to clear`)]);
+    area.addEventListener("pointerdown", (event) => onBrush(a, event));
+    return [svg("line", { x1: x, x2: x, y1: PC.top, y2: PC.top + span, class: "ht-pc-axis" }),
+      label(x, 14, a.name + (a.log ? " (log)" : "")), ...ticks, ...drawn, area];
+  });
+  node.append(...lines, ...parts);
+  return node;
+}
+
+/** The share of an axis (0 at the bottom, 1 at the top) at a pointer's height. */
+function shareAt(svgNode, clientY) {
+  const top = svgNode.getBoundingClientRect().top;
+  const share = 1 - (clientY - top - PC.top) / (PC.height - PC.top - PC.bottom);
+  return Math.max(0, Math.min(1, share));
 }
 
 /** Replace a select's options only when they change: rebuilding them closes it. */
@@ -303,15 +411,18 @@ function setOptions(select, values, chosen) {
 }
 
 function render({ model, el }) {
-  const state = { query: "", sort: "started", descending: false, param: "", stat: "last" };
+  // brushes: axis name -> { shares: [from, to] along the axis, test: value -> bool }
+  const state = { query: "", sort: "started", descending: false, param: "", stat: "last", brushes: new Map(), drag: null };
   const filter = element("input", { type: "search", placeholder: "filter: text or lr=0.01", "data-testid": "filter" });
   const paramPick = element("select", { "data-testid": "param" });
   const metricPick = element("select", { "data-testid": "metric" });
   const statPick = element("select", { "data-testid": "stat" }, ["last", "min", "max"].map((s) => element("option", { value: s, textContent: s })));
+  const same = element("div", { className: "ht-same", "data-testid": "same" });
+  const brushed = element("button", { className: "ht-clear-brushes", textContent: "clear brushes", "data-testid": "clear-brushes" });
   const tableBox = element("div", { className: "ht-table-box" });
   const views = element("div", { className: "ht-views" });
-  // The overlay's engine: the runs unticked or filtered out are masked there, in the
-  // browser, so the overlay follows at once even while the kernel is busy.
+  // The overlay's engine: the runs unticked, filtered or brushed out are masked there,
+  // in the browser, so the overlay follows at once even while the kernel is busy.
   let engine = null;
   const ref = model.get("engine");
   if (typeof ref === "string" && ref.startsWith("IPY_MODEL_")) {
@@ -322,10 +433,19 @@ function render({ model, el }) {
     }, () => {});
   }
 
+  /** The runs the filter keeps (the views draw these) and those the brushes keep too. */
+  function chosen() {
+    const rows = filterRows(model.get("rows") || [], state.query);
+    const axes = axesOf(model, state, rows);
+    const tests = axes.filter((a) => state.brushes.has(a.name)).map((a) => (row) => state.brushes.get(a.name).test(a.value(row)));
+    const inside = (row) => tests.every((test) => test(row));
+    return { rows, axes, inside, kept: rows.filter(inside) };
+  }
+
   function mask() {
     if (!engine) return;
     const selected = new Set(model.get("selected") || []);
-    const wanted = new Set(filterRows(model.get("rows") || [], state.query).filter((r) => selected.has(r.name)).map((r) => r.name));
+    const wanted = new Set(chosen().kept.filter((r) => selected.has(r.name)).map((r) => r.name));
     const masked = (engine.get("names") || []).filter((name) => !wanted.has(name));
     if (JSON.stringify(masked) === JSON.stringify(engine.get("masked") || [])) return;
     engine.set("masked", masked);
@@ -344,36 +464,78 @@ function render({ model, el }) {
     runs.update(sortRows(rows, state.sort, state.descending), columnsOf(model), selected, Date.now() / 1000);
   }
 
+  /** A drag along an axis: drawn as it goes, kept (or, for a click, cleared) at its end. */
+  function brush(axis, event) {
+    event.preventDefault();
+    const start = shareAt(event.currentTarget.ownerSVGElement, event.clientY);
+    state.drag = { name: axis.name, from: start, to: start };
+    const move = (e) => {
+      const node = views.querySelector(".ht-parallel");
+      if (!node || !state.drag) return;
+      state.drag.to = shareAt(node, e.clientY);
+      views.replaceChild(parallelOf(chosen()), node);
+    };
+    const end = (e) => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", end);
+      const drag = state.drag;
+      state.drag = null;
+      const node = views.querySelector(".ht-parallel");
+      if (node) drag.to = shareAt(node, e.clientY);
+      const [from, to] = [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)];
+      // A click (or a drag of a few pixels) clears the axis's brush.
+      if ((to - from) * (PC.height - PC.top - PC.bottom) < 4) state.brushes.delete(axis.name);
+      else state.brushes.set(axis.name, { shares: [from, to], test: axis.scale.between(from, to) });
+      redraw();
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", end);
+  }
+
+  const parallelOf = ({ rows, axes, inside }) => parallel(state, rows, axes, inside, brush);
+
   function redraw() {
     const params = model.get("params") || [];
     const metrics = model.get("metrics") || [];
     if (!params.includes(state.param)) state.param = (model.get("varying") || [])[0] || params[0] || "";
     setOptions(paramPick, params, state.param);
     setOptions(metricPick, metrics, model.get("metric") || "");
-    const rows = filterRows(model.get("rows") || [], state.query);
-    fillTable(rows);
-    views.replaceChildren(...(model.get("metric") && state.param ? [scatter(model, state, rows), parallel(model, state, rows)] : []));
+    const note = sameNote(model.get("same"));
+    if (same.textContent !== note) same.textContent = note;
+    let picked = chosen();
+    // A brush on an axis that is gone (the metric changed, a param stopped varying) goes too.
+    const gone = [...state.brushes.keys()].filter((name) => !picked.axes.some((a) => a.name === name));
+    if (gone.length) {
+      gone.forEach((name) => state.brushes.delete(name));
+      picked = chosen();
+    }
+    brushed.hidden = state.brushes.size === 0;
+    fillTable(picked.kept);
+    views.replaceChildren(...(model.get("metric") && state.param ? [scatter(model, state, picked.rows, picked.inside), parallelOf(picked)] : []));
     mask();
   }
   filter.addEventListener("input", () => ((state.query = filter.value), redraw()));
   paramPick.addEventListener("change", () => ((state.param = paramPick.value), redraw()));
-  statPick.addEventListener("change", () => ((state.stat = statPick.value), redraw()));
+  statPick.addEventListener("change", () => ((state.stat = statPick.value), state.brushes.clear(), redraw()));
   metricPick.addEventListener("change", () => (model.set("metric", metricPick.value), model.save_changes()));
-  model.on("change:rows change:selected change:metric change:params change:metrics change:varying", redraw);
+  brushed.addEventListener("click", () => (state.brushes.clear(), redraw()));
+  const watched = "change:rows change:selected change:metric change:params change:metrics change:varying change:same";
+  model.on(watched, redraw);
   // Running runs' durations count on between the kernel's updates.
   const ticking = setInterval(() => {
     const rows = model.get("rows") || [];
-    if (rows.some((row) => row.status === "running")) fillTable(filterRows(rows, state.query));
+    if (rows.some((row) => row.status === "running")) fillTable(chosen().kept);
   }, 1000);
   el.append(
-    element("div", { className: "ht-compare-bar" }, [filter, element("label", {}, ["metric ", metricPick, statPick]), element("label", {}, ["against ", paramPick])]),
+    element("div", { className: "ht-compare-bar" }, [filter, element("label", {}, ["metric ", metricPick, statPick]), element("label", {}, ["against ", paramPick]), brushed]),
+    same,
     tableBox,
     views
   );
   redraw();
   return () => {
     clearInterval(ticking);
-    model.off("change:rows change:selected change:metric change:params change:metrics change:varying", redraw);
+    model.off(watched, redraw);
     if (engine) engine.off("change:names change:masked", mask);
   };
 }

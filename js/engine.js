@@ -14,6 +14,8 @@
 //  - a scale left without marks falls back to a [0, 1] domain, which a log scale
 //    cannot draw, so the outgoing scale is pinned to its domain before a swap.
 
+import { formatNumber, niceTicks, tickCount, tickFormat } from "./ticks.js";
+
 // -- pure helpers (exported for js/engine.test.mjs) -------------------------------
 
 /** The least spacing a point counts for, in units (see ema): points logged at one
@@ -91,33 +93,6 @@ export function clamped(values, low, high) {
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i] < low ? low : values[i] > high ? high : values[i];
   return out;
-}
-
-/** How many ticks an axis `pixels` long has room for, one per `spacing` px: 2 to 8. */
-export function tickCount(pixels, spacing) {
-  return Math.max(2, Math.min(8, Math.floor(pixels / spacing)));
-}
-
-/** About `count` tick values within [low, high], a step of 1, 2 or 5 times a
- *  power of ten apart: 0, 5k, 10k, 15k rather than bqplot's even split of the range. */
-export function niceTicks(low, high, count) {
-  if (!Number.isFinite(low) || !Number.isFinite(high) || count < 1) return [];
-  if (low > high) [low, high] = [high, low];
-  if (low === high) return [low];
-  const rough = (high - low) / count;
-  const power = Math.pow(10, Math.floor(Math.log10(rough)));
-  // The round step nearest the rough one (on a log scale): about `count` ticks.
-  const ratio = rough / power;
-  const step = power * (ratio >= Math.sqrt(50) ? 10 : ratio >= Math.sqrt(10) ? 5 : ratio >= Math.sqrt(2) ? 2 : 1);
-  const ticks = [];
-  for (let k = Math.ceil(low / step); k <= Math.floor(high / step); k++) ticks.push(+(k * step).toPrecision(12));
-  return ticks;
-}
-
-/** The d3 format of an axis's tick labels over [low, high]: SI suffixes from 1,000 on
- *  (5.8k, 1.2M, where ".3~g" writes 5.8e+3), else three significant digits. */
-export function tickFormat(low, high) {
-  return Math.max(Math.abs(low), Math.abs(high)) >= 1000 ? ".3~s" : ".3~g";
 }
 
 function typed(view, Type) {
@@ -360,15 +335,6 @@ export function nearest(xs, x) {
     }
   }
   return best;
-}
-
-/** A number as a person reads it: 12,345 / 0.03125 / 1.235e-7. */
-export function formatNumber(value) {
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value) && Math.abs(value) < 1e15) return value.toLocaleString("en-US");
-  const magnitude = Math.abs(value);
-  if (magnitude !== 0 && (magnitude < 1e-4 || magnitude >= 1e9)) return value.toExponential(3);
-  return String(+value.toPrecision(5));
 }
 
 /** What the key filter matches: its text as a case-insensitive regular expression,
@@ -983,13 +949,14 @@ function controls(model) {
     const colors = model.get("colors") || [];
     const byRun = model.get("toggle_by") === "run";
     const masked = new Set(model.get("masked") || []);
+    const labels = model.get("labels") || [];
     toggles.replaceChildren(
       ...(byRun ? model.get("names") || [] : []).flatMap((key, i) => {
         if (masked.has(key)) return [];
         const button = element("button", {
           className: hidden.includes(key) ? "ht-off" : "",
           title: `show or hide ${key}`,
-          textContent: key,
+          textContent: labels[i] || key,
           "data-testid": `toggle-${i}`,
         });
         button.style.borderLeft = `10px solid ${colors[i] || "currentColor"}`;
@@ -1003,7 +970,7 @@ function controls(model) {
     );
   }
   model.on(
-    "change:smoothing change:log_y change:robust change:x_mode change:hidden change:masked change:names change:colors " +
+    "change:smoothing change:log_y change:robust change:x_mode change:hidden change:masked change:names change:labels change:colors " +
       "change:key_filter change:chart_keys change:toggle_by",
     sync
   );
@@ -1310,6 +1277,7 @@ function readouts(model, el) {
     const chart = e && e.charts[where.index];
     if (!chart || !chart.lines) return;
     const names = model.get("names") || [];
+    const labels = model.get("labels") || [];
     const byRun = model.get("toggle_by") === "run";
     const mode = e.xMode(where.index);
     const shownRows = [];
@@ -1354,7 +1322,7 @@ function readouts(model, el) {
         const swatch = element("span", { className: "ht-swatch" });
         swatch.style.background = row.color;
         const parts = [swatch];
-        if (byRun) parts.push(element("span", { className: "ht-who" }, [names[row.run] || ""]));
+        if (byRun) parts.push(element("span", { className: "ht-who" }, [labels[row.run] || names[row.run] || ""]));
         parts.push(element("span", { className: "ht-value" }, [row.text]));
         if (row.smoothed != null) parts.push(element("span", { className: "ht-smoothed" }, [`smoothed ${formatNumber(row.smoothed)}`]));
         return element("div", { className: "ht-row" }, parts);

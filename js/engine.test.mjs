@@ -8,18 +8,16 @@ import {
   ema,
   encode,
   finite,
-  formatNumber,
   keyMatcher,
   nearest,
-  niceTicks,
   padded,
   picked,
   sectionOf,
   strided,
   thinned,
-  tickFormat,
   yRange,
 } from "./engine.js";
+import { formatNumber, niceTicks, tickFormat } from "./ticks.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);

@@ -315,6 +315,7 @@ class Board(VBox):
             list(sources) if isinstance(sources, (list, tuple)) else [sources]
         )
         self._colors: list[str] = []
+        self._labels: dict[str, str] = {}  # run name -> what the legend calls it
         self._budget = budget
         self._charts: dict[str, Chart] = {}
         self._grids: dict[str, GridBox] = {}  # per section (a key's prefix before "/")
@@ -382,6 +383,12 @@ class Board(VBox):
         self._sync_engine()
         self.redraw(full=True)
 
+    def set_labels(self, labels: dict[str, str]) -> None:
+        """Name runs by these labels in the legend and the readout (by name if absent)."""
+        self._labels = dict(labels)
+        if self._engine.toggle_by == "run":
+            self._engine.labels = [self._labels.get(s.name, s.name) for s in self._sources]
+
     def _sync_engine(self) -> None:
         by_run = self._engine.toggle_by == "run"
         with self._engine.hold_sync():
@@ -390,6 +397,9 @@ class Board(VBox):
             ]
             self._engine.chart_keys = list(self._charts)
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
+            self._engine.labels = (
+                [self._labels.get(s.name, s.name) for s in self._sources] if by_run else []
+            )
             self._engine.colors = (
                 self._colors if by_run else [color(i) for i in range(len(self._charts))]
             )

@@ -23,7 +23,7 @@ import traitlets
 from ipywidgets import HTML, VBox, widget_serialization
 
 from .._notebook import cell_id
-from .._resources import resource
+from .._resources import module
 from ..errors import HypertunerWarning
 from ..run import Run
 from ..runinfo import STATUSES
@@ -45,7 +45,7 @@ HELD = 16
 # stops the follower it left behind.
 _followers: dict[str, weakref.ref[Compare]] = {}
 
-_ESM = resource("compare.js")
+_ESM = module("compare.js")
 
 
 class RunsTable(anywidget.AnyWidget):
@@ -67,7 +67,18 @@ class RunsTable(anywidget.AnyWidget):
     .ht-views { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 6px; }
     .ht-views text { font: 11px var(--jp-ui-font-family, sans-serif);
       fill: var(--jp-ui-font-color1, #333); }
-    .ht-dot:hover, .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
+    .ht-views .ht-tick { font-size: 10px; fill: var(--jp-ui-font-color2, #616161); }
+    .ht-frame { fill: none; stroke: var(--jp-border-color2, #ccc); }
+    .ht-tick-mark, .ht-pc-axis { stroke: var(--jp-ui-font-color2, #999); }
+    .ht-dot { stroke: var(--jp-layout-color0, #fff); stroke-width: 1; }
+    .ht-pc-line { fill: none; stroke-width: 2; }
+    .ht-out { opacity: 0.15; }
+    .ht-brush { fill: var(--jp-brand-color1, #1565c0); fill-opacity: 0.25;
+      stroke: var(--jp-brand-color1, #1565c0); pointer-events: none; }
+    .ht-brush-area { fill: transparent; cursor: ns-resize; }
+    .ht-dot:hover, .ht-pc-line:hover { stroke: var(--jp-ui-font-color0, #000); stroke-width: 3; }
+    .ht-same { font: 11px var(--jp-ui-font-family, sans-serif);
+      color: var(--jp-ui-font-color2, #616161); margin: 2px 0 4px; }
     """ + "".join(
         f".ht-{status} {{ color: {colour}; }}\n" for status, colour in STATUS_COLOURS.items()
     )
@@ -75,6 +86,8 @@ class RunsTable(anywidget.AnyWidget):
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     params = traitlets.List(traitlets.Unicode()).tag(sync=True)  # varying first
     varying = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # The params every run has alike, shown as one line rather than as columns.
+    same = traitlets.Dict().tag(sync=True)
     metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     metric = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -111,6 +124,18 @@ def _row(run: Run, color: str, now: float, metrics: dict[str, Any]) -> dict[str,
         "params": flat_params(run),
         "metrics": metrics,
     }
+
+
+def _label(row: dict[str, Any], varying: list[str]) -> str:
+    """A run as its legend names it: by what sets it apart, ``lr=0.03 hidden=64``."""
+    parts = [f"{p}={_shown(row['params'][p])}" for p in varying if p in row["params"]]
+    return " ".join(parts) or row["name"]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 class Compare(VBox):
@@ -193,11 +218,14 @@ class Compare(VBox):
             params = list(dict.fromkeys(p for row in rows for p in row["params"]))
             varying = self._runs.varying()
             metrics: list[str] = []
-            for row in rows:
-                metrics += [m for m in row["metrics"] if m not in metrics]
+            for row in rows:  # a param a script logs too is a param, not a metric
+                metrics += [m for m in row["metrics"] if m not in metrics and m not in params]
+            same = {p: rows[0]["params"][p] for p in params if p not in varying}
+            self._board.set_labels({row["name"]: _label(row, varying) for row in rows})
             with self._table.hold_sync():
                 self._table.rows = rows
                 self._table.varying = varying
+                self._table.same = same
                 self._table.params = varying + [p for p in params if p not in varying]
                 self._table.metrics = metrics
                 if self._table.metric not in metrics:

@@ -18,11 +18,11 @@ import anywidget
 import traitlets
 from ipywidgets import widget_serialization
 
-from .._resources import resource
+from .._resources import module
 
 __all__ = ["Engine"]
 
-_ESM = resource("engine.js")
+_ESM = module("engine.js")
 
 
 class Engine(anywidget.AnyWidget):
@@ -81,6 +81,8 @@ class Engine(anywidget.AnyWidget):
     charts = traitlets.List(traitlets.Dict()).tag(sync=True, **widget_serialization)
     names = traitlets.List(traitlets.Unicode()).tag(sync=True)  # ("keys" is taken by Widget)
     colors = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # In an overlay, what the legend and the readout call each run (names by default).
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # What the show/hide buttons name: each chart's key, or each run of an overlay.
     toggle_by = traitlets.Enum(["chart", "run"], "chart").tag(sync=True)
     # {"rev": n, "full": bool, "lines": {"<chart>/<run>": {"x", "t", "y", "mx", ...,

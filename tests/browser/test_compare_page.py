@@ -40,15 +40,19 @@ LAST_HOLD = GROWTH[-1] + 100
 # What a person sees of the view: one entry per table row, and per chart its lines.
 _READ_VIEW = """
 (view) => {
+  const heads = [...view.querySelectorAll("table.ht-runs th")];
+  const columns = heads.map((th) => th.dataset.column || "");
   const rows = [...view.querySelectorAll("table.ht-runs tbody tr")].map((tr) => {
-    const cells = [...tr.querySelectorAll("td")].map((td) => td.textContent.trim());
+    const texts = [...tr.querySelectorAll("td")].map((td) => td.textContent.trim());
+    const cells = Object.fromEntries(columns.map((column, k) => [column, texts[k]]));
     const swatch = tr.querySelector(".ht-swatch");
     return {
       name: tr.dataset.run,
       checked: tr.querySelector("input[type=checkbox]").checked,
       color: swatch ? getComputedStyle(swatch).backgroundColor : null,
-      status: cells[2],
-      points: Number((cells[5] || "").replace(/,/g, "")),
+      status: cells.status,
+      points: Number((cells.points || "").replace(/,/g, "")),
+      cells,
     };
   });
   const charts = [...view.querySelectorAll(".ht-board .ht-chart")].map((figure) => {
@@ -71,7 +75,12 @@ _READ_VIEW = """
     charts,
     dots: view.querySelectorAll("circle.ht-dot").length,
     polylines: view.querySelectorAll("polyline.ht-pc-line").length,
+    faded: view.querySelectorAll("polyline.ht-pc-line.ht-out").length,
     headers: [...view.querySelectorAll("table.ht-runs th")].map((th) => th.textContent),
+    columns,
+    same: (view.querySelector("[data-testid=same]") || {}).textContent || "",
+    metrics: [...view.querySelectorAll("[data-testid=metric] option")].map((o) => o.value),
+    legend: [...view.querySelectorAll(".ht-toggles button")].map((b) => b.textContent),
   };
 }
 """
@@ -292,6 +301,21 @@ def test_every_run_is_overlaid_in_its_swatch_colour(finished):
     finished.shot("2_finished")
 
 
+def test_the_table_leads_with_what_varies(finished):
+    """The varying param, then the chosen metric's summaries; the params every run
+    shares on one line; the legend names runs by what sets them apart."""
+    state = finished.wait_for(lambda s: s["same"] and len(s["legend"]) == 4, "the note, 4 labels")
+    columns = state["columns"]
+    assert columns[:3] == ["", "name", "p:lr"], columns
+    metric = state["metrics"][0]
+    assert columns[3:6] == [f"m:{metric}/last", f"m:{metric}/min", f"m:{metric}/max"], columns
+    assert not [c for c in columns if c.startswith("p:") and c != "p:lr"], columns
+    assert "hidden=32" in state["same"] and "steps=3000" in state["same"], state["same"]
+    assert "lr" not in state["metrics"], "the demo logs its lr schedule: a param, not a metric"
+    assert sorted(state["legend"]) == sorted(["lr=1", "lr=0.3", "lr=0.1", "lr=0.03"])
+    finished.shot("2b_table")
+
+
 def test_selecting_a_row_adds_its_line(finished):
     """Unticking every row empties the charts; ticking one adds a line of that row's colour."""
     rows = finished.read()["rows"]
@@ -320,11 +344,9 @@ def test_sort_and_filter(finished):
     """Clicking a header sorts the rows; typing lr=0.1 keeps the one run trained with it."""
     header = finished.view().locator("table.ht-runs th[data-column='p:lr']")
     header.click()
-    ascending = finished.wait_for(lambda s: s["headers"][6].endswith("▲"), "sorted by lr")
+    ascending = finished.wait_for(lambda s: sorted_by(s, "p:lr", "▲"), "sorted by lr")
     header.click()
-    descending = finished.wait_for(
-        lambda s: s["headers"][6].endswith("▼"), "sorted by lr, reversed"
-    )
+    descending = finished.wait_for(lambda s: sorted_by(s, "p:lr", "▼"), "sorted by lr, reversed")
     assert [r["name"] for r in descending["rows"]] == [r["name"] for r in ascending["rows"]][::-1]
     finished.view().locator("[data-testid='filter']").fill("lr=0.1")
     filtered = finished.wait_for(lambda s: len(s["rows"]) == 1, "one row matches lr=0.1")
@@ -334,12 +356,102 @@ def test_sort_and_filter(finished):
     assert filtered["rows"][0]["name"] in {r["name"] for r in ascending["rows"]}
 
 
+def sorted_by(state: dict, column: str, arrow: str) -> bool:
+    return state["headers"][state["columns"].index(column)].endswith(arrow)
+
+
 def test_hyperparameter_views_show_every_run(finished):
     """The scatter has a dot per run and the parallel coordinates a line per run."""
     state = finished.wait_for(
         lambda s: s["dots"] == 4 and s["polylines"] == 4, "4 dots and 4 lines"
     )
     assert any(h.startswith("lr •") for h in state["headers"])  # the varying parameter is marked
+    drawn = finished.view().evaluate(_READ_SCATTER)
+    assert len(drawn["x"]) >= 3 and len(drawn["y"]) >= 3, drawn
+    for axis in ("x", "y"):
+        assert not overlapping(drawn[axis]), f"{axis} tick labels overlap: {drawn[axis]}"
+    assert drawn["dots_inside"] == 4, f"a dot is clipped by the frame: {drawn}"
+
+
+# The scatter's tick labels (boxes, split into axes by where they sit) and how many
+# dots lie wholly inside its frame.
+_READ_SCATTER = """
+(view) => {
+  const node = view.querySelector("[data-testid=scatter]");
+  const frame = node.querySelector(".ht-frame").getBoundingClientRect();
+  const boxes = [...node.querySelectorAll("text.ht-tick")].map((t) => {
+    const b = t.getBoundingClientRect();
+    return { text: t.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom };
+  });
+  const inside = [...node.querySelectorAll("circle.ht-dot")].filter((c) => {
+    const b = c.getBoundingClientRect();
+    return b.left >= frame.left && b.right <= frame.right
+      && b.top >= frame.top && b.bottom <= frame.bottom;
+  });
+  return {
+    x: boxes.filter((b) => b.top >= frame.bottom),
+    y: boxes.filter((b) => b.right <= frame.left),
+    dots_inside: inside.length,
+  };
+}
+"""
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    ]
+
+
+def colours(state: dict) -> set[str]:
+    """The colours of the lines on the val/loss chart: one per run drawn."""
+    return {line["color"] for line in chart(state, LOSS)["lines"]}
+
+
+def test_brushing_an_axis_filters_the_table_and_the_overlay(finished, page):
+    """Dragging along the lr axis keeps the runs in that range in the table and on the
+    charts and fades the others' lines; a click on the axis brings every run back."""
+    for row in finished.read()["rows"]:
+        box = finished.view().locator(f"[data-testid='select-{row['name']}']")
+        if not box.is_checked():
+            box.check()
+    everyone = finished.wait_for(
+        lambda s: len(s["rows"]) == 4 and len(colours(s)) == 4,
+        "4 runs listed and overlaid",
+    )
+    area = finished.view().locator("[data-testid='brush-lr']")
+    look_at(area)
+    box = area.bounding_box()
+    x = box["x"] + box["width"] / 2
+    # lr is drawn log, 1 at the top: the upper half of the axis holds lr 1 and 0.3.
+    page.mouse.move(x, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    brushed = finished.wait_for(
+        lambda s: len(s["rows"]) == 2 and len(colours(s)) == 2,
+        "2 runs left in the table and on the charts",
+    )
+    assert sorted(r["cells"]["p:lr"] for r in brushed["rows"]) == ["0.3", "1"]
+    kept = {r["color"] for r in brushed["rows"]}
+    assert colours(brushed) == kept
+    assert brushed["faded"] == 2 and brushed["polylines"] == 4, "the others fade, not vanish"
+    look_at(area)
+    finished.shot("5_brushed")
+    box = area.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9)
+    back = finished.wait_for(
+        lambda s: len(s["rows"]) == 4 and len(colours(s)) == 4,
+        "every run back after a click clears the brush",
+    )
+    assert back["faded"] == 0
+    assert {r["name"] for r in back["rows"]} == {r["name"] for r in everyone["rows"]}
 
 
 def test_no_errors_anywhere(finished, page):
