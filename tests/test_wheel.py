@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from hypertuner._resources import SHIPPED
+from hypertuner._resources import SHIPPED, module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,8 +120,10 @@ def test_installed_wheel_logs_builds_a_board_and_a_comparison(venv, tmp_path):
     found = json.loads(done.stdout)
     package = Path(found["package"])
     assert package.is_relative_to(venv), package  # the wheel's copy, not the checkout's
-    assert found["engine_esm"] == (ROOT / "js" / "engine.js").read_text()
-    assert found["compare_esm"] == (ROOT / "js" / "compare.js").read_text()
+    # each module with js/ticks.js inlined, as the checkout builds it
+    assert found["engine_esm"] == module("engine.js")
+    assert found["compare_esm"] == module("compare.js")
+    assert "import {" not in found["engine_esm"] and "function niceTicks" in found["compare_esm"]
     assert found["compare"] == ["HTML", "RunsTable", "Board"]
     for name, path in found["resources"].items():
         assert Path(path) == package / "_static" / name
