@@ -50,6 +50,22 @@ def test_rows_params_and_metric_summaries(tmp_path):
     view.close()
 
 
+def test_shared_params_are_one_note_and_runs_are_labelled_by_what_varies(tmp_path):
+    """hidden=64 is the same everywhere; the legend says lr=0.03, not a folder name; a
+    key a script logs under a param's name (its lr schedule) is not offered as a metric."""
+    for lr in (0.1, 0.03):
+        with hypertuner.Logger(dir=tmp_path, params={"lr": lr, "model": {"hidden": 64}}) as log:
+            for i in range(5):
+                log.log({"val/loss": 1 / (i + 1), "lr": lr * 0.9**i}, i)
+    view = hypertuner.compare(tmp_path, follow=False)
+    assert view._table.same == {"model.hidden": 64}
+    assert view._table.metrics == ["val/loss"]
+    engine = view._board.engine
+    assert engine.labels == ["lr=0.1", "lr=0.03"]
+    assert engine.names == [row["name"] for row in view._table.rows]
+    view.close()
+
+
 def test_selection_overlays_runs_in_their_swatch_colours(tmp_path):
     """Selected runs are overlaid, each line in the colour of its table swatch."""
     sweep(tmp_path)
