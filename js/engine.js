@@ -399,6 +399,21 @@ async function resolveChart(model, refs) {
   return Object.fromEntries(entries);
 }
 
+/** Whether JupyterLab shows a dark theme: a raw line under its smoothed one is then
+ *  drawn less faint, as a light line on black reads fainter than a dark one on white. */
+const dark = () => typeof document !== "undefined" && document.body?.dataset.jpThemeLight === "false";
+// The engines to redraw when the theme changes, watched by one observer for the page.
+const themed = new Set();
+let themeWatch = null;
+function onTheme(engine) {
+  themed.add(engine);
+  if (themeWatch || typeof MutationObserver === "undefined" || !document.body) return;
+  themeWatch = new MutationObserver(() => themed.forEach((e) => e.ready.then(() => e.drawAll())));
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
+}
+// A raw line's opacity under its smoothed line, by theme (see dark).
+const FAINT = { light: 0.25, dark: 0.5 };
+
 class Engine {
   constructor(model) {
     this.model = model;
@@ -433,6 +448,7 @@ class Engine {
       this.ready.then(() => this.drawAll())
     );
     model.on("change:x_mode", () => this.ready.then(() => this.changeX()));
+    onTheme(this);
     model.on("change:reset", () => this.ready.then(() => this.resetZoom()));
     model.on("change:key_filter change:collapsed change:chart_keys change:charts", () => this.relayout());
   }
@@ -702,13 +718,14 @@ class Engine {
     const zoomed = low != null || high != null;
     const fit = (zoomed || robust) && chart.kind !== "bool" ? yRange(lines.filter((l) => l.shown), low, high, robust) : null;
     const range = fit && padded(fit, log);
+    const faint = dark() ? FAINT.dark : FAINT.light;
     for (const { raw, smooth, p, shown, xs, ys, sx, sy } of lines) {
       const edge = (values) => (robust && range ? clamped(values, range[0], range[1]) : values);
       raw.set({
         x: xs,
         y: edge(ys),
         visible: shown,
-        opacities: [sx ? 0.25 : 1],
+        opacities: [sx ? faint : 1],
         marker: p.y.length === 1 ? "circle" : null, // a line through one point draws nothing
       });
       if (sx) smooth.set({ x: sx, y: edge(sy), visible: shown });

@@ -26,15 +26,6 @@ from .fallback import picture, summary
 
 __all__ = ["Board", "Chart"]
 
-# The colour of each status wherever a status is shown (unknown ones are grey).
-STATUS_COLOURS = {
-    "running": "#2e7d32",
-    "finished": "#1565c0",
-    "crashed": "#c62828",
-    "interrupted": "#ef6c00",
-    "pruned": "#6a1b9a",
-}
-
 # A chart is built when the browser says it came near a view (see Chart): in a live
 # front end, a board of 64 keys then builds the screenful a person sees (0.25 s in
 # the first log()) rather than all 64 (0.9 s). Where no browser runs (nbclient,
@@ -804,10 +795,9 @@ class Board(VBox):
         )
         self._rate = (now, points)
         status = source.status
-        colour = STATUS_COLOURS.get(status, "#555")
         parts = [
             f"<b>{html.escape(source.name)}</b>",
-            f"<span style='color:{colour}'>{html.escape(status)}</span>",
+            f"<span class='ht-{html.escape(status)}'>{html.escape(status)}</span>",
             f"{points:,} points",
         ]
         if last_step is not None:
@@ -831,7 +821,8 @@ class Board(VBox):
             shown = min(TEXT_ROWS, total)
             blocks.append(
                 f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
-                f"<b>{html.escape(key)}</b> <span style='color:#777'>latest {shown} of "
+                f"<b>{html.escape(key)}</b> "
+                f"<span style='color:var(--jp-ui-font-color2, #777)'>latest {shown} of "
                 f"{total:,}</span><table class='ht-text' style='line-height:1.3'>"
                 "<tr><th>step</th><th>value</th></tr>"
                 f"{rows}</table></div>"

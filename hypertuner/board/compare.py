@@ -29,8 +29,8 @@ from ..run import Run
 from ..runinfo import STATUSES
 from ..runlist import duration, flat_params, runs
 from ._answer import answer_in_background
-from .board import STATUS_COLOURS, Board, color
-from .engine import Engine
+from .board import Board, color
+from .engine import Engine, status_css
 
 __all__ = ["Compare", "RunsTable"]
 
@@ -79,9 +79,7 @@ class RunsTable(anywidget.AnyWidget):
     .ht-dot:hover, .ht-pc-line:hover { stroke: var(--jp-ui-font-color0, #000); stroke-width: 3; }
     .ht-same { font: 11px var(--jp-ui-font-family, sans-serif);
       color: var(--jp-ui-font-color2, #616161); margin: 2px 0 4px; }
-    """ + "".join(
-        f".ht-{status} {{ color: {colour}; }}\n" for status, colour in STATUS_COLOURS.items()
-    )
+    """ + status_css()
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     params = traitlets.List(traitlets.Unicode()).tag(sync=True)  # varying first

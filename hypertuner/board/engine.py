@@ -24,12 +24,41 @@ __all__ = ["Engine"]
 
 _ESM = module("engine.js")
 
+# The colour of each status wherever a status is shown (unknown ones keep the text's),
+# in a light theme and a dark one: the darker shades on white, the lighter on black.
+STATUS_COLOURS = {
+    "running": "#2e7d32",
+    "finished": "#1565c0",
+    "crashed": "#c62828",
+    "interrupted": "#ef6c00",
+    "pruned": "#6a1b9a",
+}
+STATUS_COLOURS_DARK = {
+    "running": "#81c784",
+    "finished": "#64b5f6",
+    "crashed": "#e57373",
+    "interrupted": "#ffb74d",
+    "pruned": "#ce93d8",
+}
+DARK = "[data-jp-theme-light='false']"
+
+
+def status_css() -> str:
+    """CSS colouring an element of class ``ht-<status>`` by its status, in either theme."""
+    return "".join(
+        f".ht-{status} {{ color: {STATUS_COLOURS[status]}; }}\n"
+        f"{DARK} .ht-{status} {{ color: {STATUS_COLOURS_DARK[status]}; }}\n"
+        for status in STATUS_COLOURS
+    )
+
 
 class Engine(anywidget.AnyWidget):
     """Control bar and drawing engine for the charts of one board."""
 
     _esm = _ESM
     _css = """
+    /* bqplot colours axis labels with this variable, orange in a dark theme. */
+    .ht-board, .ht-compare, .ht-sweep { --bq-content-font-color: var(--jp-ui-font-color1, #333); }
     .ht-controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center;
       font: 12px var(--jp-ui-font-family, sans-serif); padding: 2px 4px; }
     .ht-controls label { display: inline-flex; align-items: center; gap: 4px; }
@@ -75,7 +104,7 @@ class Engine(anywidget.AnyWidget):
     .ht-bad .ht-mark { position: absolute; top: 0; width: 2px; height: 7px; }
     .ht-head .ht-drawn { font-size: 10px; line-height: 12px; min-height: 12px;
       color: var(--jp-ui-font-color2, #777); }
-    """
+    """ + status_css()
 
     # One dict of bqplot widget references per chart, in chart order.
     charts = traitlets.List(traitlets.Dict()).tag(sync=True, **widget_serialization)

@@ -28,7 +28,8 @@ from ipywidgets import HTML, Button, HBox, Layout, VBox
 
 from .._resources import resource
 from .._table import format_number, format_text
-from ..board.board import STATUS_COLOURS, Board, color
+from ..board.board import Board, color
+from ..board.engine import STATUS_COLOURS
 from ..errors import HypertunerError, HypertunerWarning
 from ..run import Run
 from .text import cell_text, flat_params
@@ -41,6 +42,13 @@ STATE_COLOURS = {
     "complete": STATUS_COLOURS["finished"],
     "pruned": STATUS_COLOURS["pruned"],
     "failed": STATUS_COLOURS["crashed"],
+}
+# ... and the status whose class colours its count in the header, in either theme.
+STATE_STATUS = {
+    "running": "running",
+    "complete": "finished",
+    "pruned": "pruned",
+    "failed": "crashed",
 }
 PRUNED_GREY = "#b0b0b0"
 # Parallel coordinates colour complete trials from the best (dark) to the worst:
@@ -79,7 +87,7 @@ class TrialsTable(anywidget.AnyWidget):
       font-size: 11px; line-height: 16px; }
     .ht-parallel text { font: 11px var(--jp-ui-font-family, sans-serif);
       fill: var(--jp-ui-font-color1, #333); }
-    .ht-pc-line:hover { stroke: #000; stroke-width: 3; }
+    .ht-pc-line:hover { stroke: var(--jp-ui-font-color0, #000); stroke-width: 3; }
     """ + "".join(
         f".ht-state-{state} {{ background: {colour}; }}\n"
         for state, colour in STATE_COLOURS.items()
@@ -510,7 +518,7 @@ class SweepView(VBox):
             running = sweep.running
         counts = {state: sum(t.state == state for t in trials) for state in STATE_COLOURS}
         shown = ", ".join(
-            f"<span style='color:{STATE_COLOURS[state]}'>{n} {state}</span>"
+            f"<span class='ht-{STATE_STATUS[state]}'>{n} {state}</span>"
             for state, n in counts.items()
         )
         parts = [
@@ -547,7 +555,7 @@ class _BestChart:
             x=np.zeros(0),
             y=np.zeros(0),
             scales=scales,
-            colors=["#263238"],
+            colors=["var(--jp-ui-font-color1, #263238)"],  # the text colour, in either theme
             stroke_width=2.5,
             interpolation="step-after",
         )
