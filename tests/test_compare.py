@@ -175,3 +175,89 @@ def test_following_stops_when_the_view_is_closed(tmp_path):
     view.close()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def _svg_texts(svg):
+    import xml.etree.ElementTree as ET
+
+    return [
+        "".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")
+    ]
+
+
+def test_the_picture_shows_the_table_and_the_selected_runs_in_their_colours(tmp_path):
+    """Where widgets cannot render, the output's picture is the view: its header, the
+    runs table with swatches, the legend by varying params, the overlay in run colours."""
+    sweep(tmp_path)
+    view = hypertuner.compare(tmp_path, follow=False)
+    svg = view._repr_mimebundle_()["image/svg+xml"]
+    texts = _svg_texts(svg)
+    assert texts[0].startswith("3 runs") and texts[0].endswith("3 finished")
+    assert texts[1:4] == ["lr=0.1", "lr=0.03", "lr=0.01"]
+    assert "same for all runs: model.hidden=64" in texts
+    assert "val/loss last" in texts and "phase" not in texts  # a text key is no chart
+    colours = [row["color"] for row in view._table.rows]
+    assert svg.count('class="line"') == 3
+    for colour in colours:
+        assert f'stroke="{colour}"' in svg and f'fill="{colour}"' in svg
+    view._table.selected = [view._table.rows[1]["name"]]  # unticking leaves one line
+    assert view._repr_mimebundle_()["image/svg+xml"].count('class="line"') == 1
+    view.close()
+
+
+class Handle:
+    """Stands in for a display handle: records the pictures it was updated with."""
+
+    def __init__(self):
+        self.pictures = []
+
+    def update(self, bundle, raw=False):
+        assert raw  # a bundle made once for every handle
+        self.pictures.append(bundle["image/svg+xml"])
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_the_saved_picture_is_refreshed_at_cell_ends_or_once_every_run_ended(tmp_path, live):
+    """Without a live view (nbclient) each cell's end that changed the picture
+    refreshes it; where a view runs (it would be built anew), once no run runs."""
+    sweep(tmp_path, rates=(0.1,))
+    logger = hypertuner.Logger(dir=tmp_path, name="live", flush_every=1000)
+    logger.log({"val/loss": 1.0}, 0)
+    logger.flush()
+    view = hypertuner.compare(tmp_path, follow=True, interval=3600)  # the cell ends read
+    view._board.engine.whole_kept = live
+    handle = Handle()
+    view._handles.append(handle)
+    for step in (1, 2):
+        logger.log({"val/loss": 1.0 / step}, step)
+        logger.flush()
+        assert view.after_cell()
+    assert view.after_cell()  # nothing new: nothing sent
+    assert len(handle.pictures) == (0 if live else 2)
+    logger.close()
+    assert view.after_cell() and view.after_cell()
+    assert len(handle.pictures) == (1 if live else 3)
+    assert "2 finished" in _svg_texts(handle.pictures[-1])[0]
+    view.close()
+    assert not view.after_cell()  # a closed view leaves the hook
+
+
+def test_a_follower_stopping_on_an_error_leaves_the_last_picture(tmp_path, monkeypatch):
+    """The follower stops on a failing folder with a warning, and the saved output
+    keeps the picture of what it had read (it would not change any more)."""
+    sweep(tmp_path, rates=(0.1,))
+    view = hypertuner.compare(tmp_path, follow=True, interval=0.05)
+    handle = Handle()
+    view._pictured = view._state()  # as shown: the runs had ended already
+    view._handles.append(handle)
+    thread = next(t for t in threading.enumerate() if t.name == "hypertuner-compare")
+
+    def fail():
+        raise OSError("the disk went away")
+
+    with pytest.warns(hypertuner.HypertunerWarning, match="the disk went away"):
+        monkeypatch.setattr(view, "refresh", fail)
+        thread.join(timeout=30)
+    assert not thread.is_alive() and len(handle.pictures) == 1
+    assert "1 finished" in _svg_texts(handle.pictures[0])[0]
+    view.close()

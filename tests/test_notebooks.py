@@ -39,7 +39,11 @@ def test_training_cell_shows_one_board_with_a_final_picture(quickstart):
     boards = [o for o in cell.outputs if WIDGET in o.get("data", {})]
     assert len(boards) == 1
     data = boards[0]["data"]
-    assert "6,000 pts" in data["image/svg+xml"] and "train/loss" in data["image/svg+xml"]
+    picture = data["image/svg+xml"]
+    assert "6,000 pts" in picture and "train/loss" in picture
+    # laid out as the board: sections headed, the text keys' latest values
+    assert re.search(r'<g class="section"><text[^>]*>▾ <tspan fill="#111">train</tspan>', picture)
+    assert "latest 8 of" in picture and "cosine" in picture
     summary = data["text/plain"]
     assert "finished" in summary and "train/loss" in summary and "cosine" in summary
 
@@ -74,7 +78,11 @@ def test_compare_notebook_runs_four_trainers_and_summarises(tmp_path):
     """The compare notebook starts four trainers, follows them, summarises four finished runs."""
     _, cells = run_notebook("compare.ipynb", tmp_path)
     view = next(c for c in cells if "hypertuner.compare(" in c.source)
-    assert any(WIDGET in o.get("data", {}) for o in view.outputs)
+    (shown,) = [o for o in view.outputs if WIDGET in o.get("data", {})]
+    # Refreshed at the cells' ends: the saved picture is of four finished runs, drawn.
+    picture = shown["data"]["image/svg+xml"]
+    assert "4 finished" in picture and "running" not in picture
+    assert "lr=0.03" in picture and picture.count('class="chart"') >= 2
     table = next(c for c in cells if ".summary(" in c.source).outputs[0]["data"]["text/plain"]
     assert table.count("finished") == 4
     assert "best run:" in cells[-1].outputs[0]["text"]

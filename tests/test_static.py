@@ -8,14 +8,24 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from hypertuner.board.static import StaticChart, _num, _ticks, render_svg, summary_text
+from hypertuner.board.static import (
+    Line,
+    Section,
+    StaticChart,
+    Table,
+    TextTable,
+    _num,
+    _ticks,
+    render_svg,
+    summary_text,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _chart(title="train/loss", y=(3.0, 2.0, 1.5, 1.0), **kw) -> StaticChart:
     y = np.asarray(y, dtype=np.float64)
-    return StaticChart(title, np.arange(len(y), dtype=np.float64), y, **kw)
+    return StaticChart(title, [Line(np.arange(len(y), dtype=np.float64), y)], **kw)
 
 
 def _groups(svg: str) -> list[ET.Element]:
@@ -27,7 +37,7 @@ def _lines(group: ET.Element) -> list[ET.Element]:
 
 
 def _texts(group: ET.Element) -> list[str]:
-    return [t.text for t in group.iter(f"{SVG}text")]
+    return ["".join(t.itertext()) for t in group.iter(f"{SVG}text")]
 
 
 def _y_labels(group: ET.Element) -> list[str]:
@@ -109,7 +119,7 @@ def test_bool_chart_is_a_step_line_with_false_true_ticks():
 
 def test_decimated_chart_has_a_caption():
     """A chart drawn from fewer points than held says how many of each."""
-    chart = StaticChart("loss", np.arange(1800.0), np.ones(1800), total=1_000_000)
+    chart = StaticChart("loss", [Line(np.arange(1800.0), np.ones(1800))], total=1_000_000)
     assert "1,000,000 pts, 1,800 drawn" in _texts(_groups(render_svg([chart]))[0])
 
 
@@ -178,7 +188,7 @@ def test_coordinates_have_at_most_one_decimal():
 def test_x_and_y_must_match_in_length():
     """A chart whose x and y differ in length is refused."""
     with pytest.raises(ValueError, match=r"x and y differ in length \(3 != 2\)"):
-        StaticChart("k", np.zeros(3), np.zeros(2))
+        Line(np.zeros(3), np.zeros(2))
 
 
 def test_no_charts_still_makes_a_document():
@@ -211,3 +221,82 @@ def test_summary_text_right_aligns_counts_and_keeps_one_line_per_key():
         "a         1,234,567   123.5k      -0.000123   1G\n"
         "b                 5   two lines"
     )
+
+
+def test_sections_are_headed_with_their_counts_after_the_unprefixed_charts():
+    """As the board lays keys out: unprefixed charts first, untitled; then each
+    section under its name and its number of keys (more than drawn when cut)."""
+    svg = render_svg([_chart("loss"), Section("train", [_chart("train/a")], count=5)])
+    root = ET.fromstring(svg)
+    (heading,) = root.findall(f"{SVG}g[@class='section']")
+    assert "".join(heading.itertext()) == "▾ train  5"
+    titles = [_texts(g)[0] for g in _groups(svg)]
+    assert titles == ["loss", "train/a"]
+    # the section's chart sits below its heading, the unprefixed one above it
+    tops = [float(g.get("transform").split(",")[1].rstrip(")")) for g in _groups(svg)]
+    heading_y = float(heading.find(f"{SVG}text").get("y"))
+    assert tops[0] < heading_y < tops[1]
+
+
+def test_each_line_takes_its_colour_and_nan_is_counted_and_marked_in_it():
+    """A chart of two runs draws each in its colour; the NaN of the whole series
+    (not only of the points drawn) are counted in red and marked at the bottom edge."""
+    x = np.arange(10.0)
+    lines = [
+        Line(x, x, "#1f77b4"),
+        Line(x, -x, "#d62728", nan=3, inf=1, bad=np.array([2.0, 2.0, 7.0, 9.0])),
+    ]
+    (group,) = _groups(render_svg([StaticChart("loss", lines)]))
+    strokes = [g.get("stroke") for g in group.iter(f"{SVG}g") if g.get("stroke")]
+    assert strokes == ["#1f77b4", "#d62728"]
+    assert "3 NaN, 1 inf" in _texts(group)
+    counted = [t for t in group.iter(f"{SVG}tspan") if "NaN" in (t.text or "")]
+    assert counted[0].get("fill") == "#c62828"
+    (marks,) = group.findall(f"{SVG}path[@class='bad']")
+    assert marks.get("stroke") == "#d62728"
+    assert marks.get("d").count("M") == 3  # one per place, 2.0 twice is one mark
+
+
+def test_text_keys_show_their_latest_values_after_the_charts():
+    """A text key gets a small table of its newest values with how many it holds."""
+    table = TextTable("phase", [("12,000", "cosine <b>"), ("11,999", "warm")], total=12_000)
+    svg = render_svg([_chart()], texts=[table])
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    at = texts.index("phase")
+    assert texts[at : at + 6] == [
+        "phase",
+        "latest 2 of 12,000",
+        "12,000",
+        "cosine <b>",
+        "11,999",
+        "warm",
+    ]
+
+
+def test_header_legend_and_table_draw_as_text_in_their_colours():
+    """A comparison's picture: a header whose status is coloured, a legend of run
+    labels, a note of the shared params and a table of runs led by swatches."""
+    table = Table(
+        ["name", "lr •"],
+        [["run-a", "0.1"], ["run-b", ("crashed", "#c62828")]],
+        ["#1f77b4", "#d62728"],
+        "same for all runs: hidden=64",
+    )
+    svg = render_svg(
+        [StaticChart("loss", [Line([0, 1], [1, 0])])],
+        title=[("2 runs", None), ("1 crashed", "#c62828")],
+        legend=[("lr=0.1", "#1f77b4"), ("lr=0.03", "#d62728")],
+        table=table,
+    )
+    root = ET.fromstring(svg)
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert texts[0] == "2 runs · 1 crashed"
+    assert texts[1:3] == ["lr=0.1", "lr=0.03"]
+    assert texts[3:10] == ["same for all runs: hidden=64", "name", "lr •", "run-a", "0.1"] + [
+        "run-b",
+        "crashed",
+    ]
+    fills = {"".join(t.itertext()): t.get("fill") for t in root.iter(f"{SVG}text")}
+    assert fills["crashed"] == "#c62828"
+    swatches = [r.get("fill") for r in root.iter(f"{SVG}rect") if r.get("width") == "12"]
+    assert swatches == ["#1f77b4", "#d62728"]

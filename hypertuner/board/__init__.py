@@ -59,7 +59,7 @@ def board_for(source: Any) -> Any:
                 answer()  # a page reloaded while the cell runs gets the board back
 
             source._watch(redraw)
-            _redraw_after_each_cell(source, board)
+            after_each_cell(board)
     return board
 
 
@@ -83,29 +83,32 @@ def show(source: Any) -> Any:
     return handle
 
 
-# The live boards redrawn after each cell: (source, board), for the one hook below.
-_after_cell: list[tuple[Any, Any]] = []
+# What each cell's end brings up to date, for the one hook below: live boards (drawn
+# whole, their saved picture refreshed) and comparisons (their saved picture). Each
+# has ``after_cell()``, saying whether it wants the next cells' ends too.
+_after_cell: list[Any] = []
 
 
-def _redraw_after_each_cell(source: Any, board: Any) -> None:
-    """Redraw ``board`` after every cell while ``source`` is open.
+def after_each_cell(entry: Any) -> None:
+    """Call ``entry.after_cell()`` after every cell until it returns False.
 
-    One ``post_run_cell`` hook serves every board, and it unregisters itself once no
-    board is left, so re-running a cell that shows a logger adds no hooks.
+    One ``post_run_cell`` hook serves every entry, and it unregisters itself once no
+    entry is left, so re-running a cell that shows a logger adds no hooks.
     """
     shell = ipython()
-    if shell is None:
+    if shell is None or entry in _after_cell:
         return
     if not _after_cell:
         shell.events.register("post_run_cell", _after_each_cell)
-    _after_cell.append((source, board))
+    _after_cell.append(entry)
 
 
 def _catch_up() -> None:
     """Draw the charts of live boards whose training paused (see Board.catch_up)."""
-    for source, board in list(_after_cell):
-        if not source.closed:
-            board.catch_up()
+    for entry in list(_after_cell):
+        catch_up = getattr(entry, "catch_up", None)
+        if catch_up is not None:
+            catch_up()
 
 
 def _after_each_cell(*_: Any) -> None:
@@ -114,20 +117,17 @@ def _after_each_cell(*_: Any) -> None:
     from ..errors import HypertunerWarning
 
     for entry in list(_after_cell):
-        source, board = entry
         try:
-            board.settle()  # the whole board, if it changed; close() sent it already
-            board.refresh_outputs()
+            wanted = entry.after_cell()
         except Exception as exc:  # noqa: BLE001 - one board must not stop the others
             warnings.warn(
-                f"hypertuner stopped redrawing a board after each cell: "
+                f"hypertuner stopped updating {entry!r} after each cell: "
                 f"{type(exc).__name__}: {exc}",
                 HypertunerWarning,
                 stacklevel=1,
             )
-            _after_cell.remove(entry)
-            continue
-        if source.closed:
+            wanted = False
+        if not wanted:
             _after_cell.remove(entry)
     if not _after_cell:
         shell = ipython()

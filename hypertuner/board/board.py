@@ -22,7 +22,7 @@ from ipywidgets import HTML, GridBox, Layout, VBox
 from .._table import format_duration
 from ..downsample import Decimation, NonFinite, bucket_sums, minmax, visible
 from .engine import Engine
-from .fallback import picture, summary
+from .fallback import TEXT_ROWS, color, number, picture, section_of, summary
 
 __all__ = ["Board", "Chart"]
 
@@ -52,14 +52,6 @@ CHARTS_MOST = 2.0
 # While no view says it is near any chart (none has looked, or all scrolled away),
 # every chart is sent.
 FAR_WAIT = 5.0
-
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-TEXT_ROWS = 8
-
-
-def color(index: int) -> str:
-    """The colour of line ``index``: the palette, then hues a golden angle apart."""
-    return COLORS[index] if index < len(COLORS) else f"hsl({index * 137.508 % 360:.0f}, 65%, 42%)"
 
 
 class Chart:
@@ -164,8 +156,8 @@ class Chart:
                 )
             )
         del self.lines[len(self.colors) :]
-        for (raw, smooth), color in zip(self.lines, self.colors):
-            raw.colors = smooth.colors = [color]
+        for (raw, smooth), colour in zip(self.lines, self.colors):
+            raw.colors = smooth.colors = [colour]
         self.figure.marks = [mark for pair in self.lines for mark in pair]
 
     def refs(self, grid: str) -> dict[str, Any]:
@@ -215,11 +207,6 @@ def _logged_at(source: Any, key: str, x: float, axis: Any) -> dict[str, Any] | N
         "value": value if finite else None,
         "text": "" if finite else str(value),
     }
-
-
-def _section(key: str) -> str:
-    """A key's section: its prefix before the first "/" ("" for none)."""
-    return key.split("/", 1)[0] if "/" in key else ""
 
 
 def _f32(array: np.ndarray) -> memoryview:
@@ -384,7 +371,7 @@ class Board(VBox):
         by_run = self._engine.toggle_by == "run"
         with self._engine.hold_sync():
             self._engine.charts = [
-                chart.refs(self._grid_class(_section(key))) for key, chart in self._charts.items()
+                chart.refs(self._grid_class(section_of(key))) for key, chart in self._charts.items()
             ]
             self._engine.chart_keys = list(self._charts)
             self._engine.names = [s.name for s in self._sources] if by_run else list(self._charts)
@@ -433,10 +420,24 @@ class Board(VBox):
             wait = min(max(cost * CHARTS_WAIT, CHARTS_LEAST), CHARTS_MOST)
             self._charts_at = started + wait
 
+    @property
+    def _open(self) -> bool:
+        return not all(getattr(source, "closed", True) for source in self._sources)
+
+    def after_cell(self) -> bool:
+        """What each cell's end does to a live board: send the whole board if it
+        changed (see settle) and refresh its saved picture. Returns whether its
+        sources are still open, so that the next cells' ends matter too."""
+        self.settle()  # the whole board, if it changed; close() sent it already
+        self.refresh_outputs()
+        return self._open
+
     def catch_up(self) -> None:
         """Draw the charts the header went ahead of, once no tick came for
         CHARTS_LEAST seconds: the training paused (an evaluation, a held loop) before
         they were due. Called from another thread while a cell runs."""
+        if not self._open:
+            return
         timer = self._tick_clock()
         with self._lock:
             if self._behind and timer() - self._ticked >= CHARTS_LEAST:
@@ -541,7 +542,7 @@ class Board(VBox):
         by_run = self._engine.toggle_by == "run"
         chart.set_colors(self._colors if by_run else [color(index)] * len(self._sources))
         self._charts[key] = chart
-        section = _section(key)
+        section = section_of(key)
         if section not in self._grids:
             grid = GridBox(
                 layout=Layout(
@@ -569,7 +570,7 @@ class Board(VBox):
             chart.x_scale.observe(lambda _, key=chart.key: self._on_zoom(key), ["min", "max"])
         if not new and not added:
             return
-        for section in dict.fromkeys(_section(key) for key in (*added, *(c.key for c in new))):
+        for section in dict.fromkeys(section_of(key) for key in (*added, *(c.key for c in new))):
             self._lay_out(section)
         self._sync_engine()
 
@@ -596,7 +597,7 @@ class Board(VBox):
     def _lay_out(self, section: str) -> None:
         """Put the section's built charts in its grid, and its count in its title."""
         grid = self._grids[section]
-        charts = [c for key, c in self._charts.items() if _section(key) == section]
+        charts = [c for key, c in self._charts.items() if section_of(key) == section]
         grid.children = [chart.figure for chart in charts if chart.built]
         if section:
             # The browser marks it collapsed (an arrow) and counts what the filter shows.
@@ -772,7 +773,7 @@ class Board(VBox):
         final picture), not at each cell's end; elsewhere (nbclient, papermill) at
         each cell's end that brought new points.
         """
-        closed = all(getattr(s, "closed", True) for s in self._sources)
+        closed = not self._open
         pictured = (self._source.points, closed)  # a close changes the status shown
         if pictured == self._pictured or (self._engine.whole_kept and not closed):
             return
@@ -801,7 +802,7 @@ class Board(VBox):
             f"{points:,} points",
         ]
         if last_step is not None:
-            parts.append(f"last step {_number(last_step)}")
+            parts.append(f"last step {number(last_step)}")
         parts.append(format_duration(elapsed))
         if rate:  # an idle logger shows no rate
             parts.append(f"{rate:,.0f} points/s")
@@ -814,7 +815,7 @@ class Board(VBox):
             total = len(steps)
             steps, values = steps[-TEXT_ROWS:][::-1], values[-TEXT_ROWS:][::-1]
             rows = "".join(
-                f"<tr><td style='text-align:right;padding:0 12px 0 0'>{_number(s)}</td>"
+                f"<tr><td style='text-align:right;padding:0 12px 0 0'>{number(s)}</td>"
                 f"<td>{html.escape(str(v))}</td></tr>"
                 for s, v in zip(steps, values)
             )
@@ -828,7 +829,3 @@ class Board(VBox):
                 f"{rows}</table></div>"
             )
         return "".join(blocks)
-
-
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"

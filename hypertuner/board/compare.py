@@ -24,13 +24,17 @@ from ipywidgets import HTML, VBox, widget_serialization
 
 from .._notebook import cell_id
 from .._resources import module
+from .._table import format_duration
 from ..errors import HypertunerWarning
 from ..run import Run
 from ..runinfo import STATUSES
 from ..runlist import duration, flat_params, runs
+from . import after_each_cell
 from ._answer import answer_in_background
 from .board import Board, color
 from .engine import Engine, status_css
+from .fallback import overlay
+from .static import STATUS_COLOURS, Table, _num
 
 __all__ = ["Compare", "RunsTable"]
 
@@ -40,6 +44,9 @@ OVERLAID = 8
 # that ticking one of them shows it at once (the browser unmasks it), even while the
 # kernel is busy in another cell. Others are drawn once the kernel gets to them.
 HELD = 16
+
+# The runs a picture's table lists at most; it counts the others in a last row.
+PICTURE_ROWS = 30
 
 # The comparison following each folder, per notebook cell: running the cell again
 # stops the follower it left behind.
@@ -130,6 +137,10 @@ def _label(row: dict[str, Any], varying: list[str]) -> str:
     return " ".join(parts) or row["name"]
 
 
+def _number(value: float | None) -> str:
+    return "" if value is None else _num(value, 4)
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -165,6 +176,9 @@ class Compare(VBox):
         # hundreds of lines on one chart would show nothing.
         self._table.selected = [run.name for run in self._runs[-OVERLAID:]]
         self._interval = interval
+        self._following = follow
+        self._handles: list[Any] = []  # display handles whose picture to refresh
+        self._pictured: tuple[Any, ...] | None = None  # the state last pictured
         if follow:
             self._replace_follower()
             threading.Thread(target=self._follow, name="hypertuner-compare", daemon=True).start()
@@ -176,10 +190,114 @@ class Compare(VBox):
         return f"<hypertuner Compare of {len(self._runs)} runs>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        # Where widgets cannot render, the runs table as text stands in.
+        # Where widgets cannot render (nbconvert without widget state, GitHub), a
+        # picture of the view stands in, and the runs table as text in a terminal.
         bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self._runs)
+        with self._lock:
+            bundle["text/plain"] = repr(self._runs)
+            bundle["image/svg+xml"] = self._picture()
         return bundle
+
+    def _ipython_display_(self) -> None:
+        # Shown with a display id, so that the saved output can be brought up to date
+        # (see refresh_outputs): the last expression of a cell has none otherwise.
+        from IPython.display import display
+
+        with self._lock:
+            bundle, self._pictured = self._repr_mimebundle_(), self._state()
+        handle = display(bundle, raw=True, display_id=True)
+        if handle is not None:
+            self._handles.append(handle)
+            after_each_cell(self)
+
+    def _picture(self) -> str:
+        """The view as an SVG: its header, the runs table, the selected runs overlaid."""
+        table = self._table
+        rows = {row["name"]: row for row in table.rows}
+        metric, varying = table.metric, list(table.varying)
+        head = ["name", *(f"{p} •" for p in varying)]
+        head += [f"{metric} {stat}" for stat in ("last", "min", "max")] if metric else []
+        cells = []
+        for row in table.rows[:PICTURE_ROWS]:
+            summary = row["metrics"].get(metric, {})
+            cells.append(
+                [
+                    row["name"],
+                    *(_shown(row["params"].get(p, "")) for p in varying),
+                    *(
+                        _number(summary.get(stat))
+                        for stat in (("last", "min", "max") if metric else ())
+                    ),
+                    (row["status"], STATUS_COLOURS.get(row["status"], "")),
+                    format_duration(row["duration"] if row["duration"] is not None else math.nan),
+                    f"{row['points']:,}",
+                ]
+            )
+        head += ["status", "duration", "points"]
+        more = len(table.rows) - PICTURE_ROWS
+        if more > 0:
+            cells.append([f"… {more:,} more runs", *([""] * (len(head) - 1))])
+        same = " · ".join(f"{name}={value}" for name, value in table.same.items())
+        drawn = Table(
+            head,
+            cells,
+            [row["color"] for row in table.rows[:PICTURE_ROWS]],
+            f"same for all runs: {same}" if same else "",
+        )
+        counts = {s: sum(r["status"] == s for r in table.rows) for s in STATUSES}
+        title: list[tuple[str, str | None]] = [
+            (f"{len(table.rows)} runs", None),
+            (str(self._runs._dir), None),
+            *((f"{n} {s}", STATUS_COLOURS.get(s)) for s, n in counts.items() if n),
+        ]
+        chosen = set(table.selected)
+        overlaid = [
+            (run, rows[run.name]["color"], _label(rows[run.name], varying))
+            for run in self._runs
+            if run.name in chosen and run.name in rows
+        ]
+        return overlay(title, overlaid, drawn)
+
+    def after_cell(self) -> bool:
+        """What each cell's end does: read what the runs appended (if following) and
+        refresh the saved picture. Returns whether to do so after the next cells."""
+        if self._stop.is_set() or self.comm is None:  # replaced by a re-run, or closed
+            return False
+        if self._following:
+            self.refresh()
+        self.refresh_outputs(cell_end=True)
+        return True
+
+    def refresh_outputs(self, cell_end: bool = False) -> None:
+        """Re-send the outputs showing this view, so that a saved notebook's picture
+        (what GitHub and nbconvert without widget state show) is current.
+
+        A front end that renders the widget builds the whole view anew for such an
+        output, so where a view runs (``whole_kept``) the picture is refreshed only
+        once no run is running (the final state; again if more runs come and end);
+        elsewhere (nbclient, papermill) also at each ``cell_end`` that changed it.
+        """
+        with self._lock:
+            state = self._state()
+            ended = all(run.status != "running" for run in self._runs)
+            live = self._board.engine.whole_kept
+            if state == self._pictured or not (ended or (cell_end and not live)):
+                return
+            self._pictured = state
+            bundle = self._repr_mimebundle_()
+        self._update_outputs(bundle)
+
+    def _state(self) -> tuple[Any, ...]:
+        """What the picture shows: each run's points and status, the runs overlaid."""
+        return (
+            tuple((run.name, run.points, run.status) for run in self._runs),
+            tuple(self._table.selected),
+            self._table.metric,
+        )
+
+    def _update_outputs(self, bundle: dict[str, Any]) -> None:
+        for handle in self._handles:
+            handle.update(bundle, raw=True)
 
     @property
     def runs(self) -> Any:
@@ -282,13 +400,22 @@ class Compare(VBox):
                 return
             try:
                 self.refresh()
+                self.refresh_outputs()  # once every run has ended
             except Exception as exc:  # noqa: BLE001 - following must survive a bad folder
                 warnings.warn(
                     f"hypertuner stopped following {self._folder()}: {exc}",
                     HypertunerWarning,
                     stacklevel=1,
                 )
+                self._stopped()
                 return
+
+    def _stopped(self) -> None:
+        """The follower stopped on an error: the saved picture shows the last state read."""
+        try:
+            self._update_outputs(self._repr_mimebundle_())
+        except Exception:  # noqa: BLE001, S110 - the warning said what went wrong
+            pass
 
     def close(self) -> None:
         """Stop following and close the widgets."""

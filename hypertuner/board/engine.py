@@ -19,27 +19,12 @@ import traitlets
 from ipywidgets import widget_serialization
 
 from .._resources import module
+from .static import STATUS_COLOURS, STATUS_COLOURS_DARK
 
 __all__ = ["Engine"]
 
 _ESM = module("engine.js")
 
-# The colour of each status wherever a status is shown (unknown ones keep the text's),
-# in a light theme and a dark one: the darker shades on white, the lighter on black.
-STATUS_COLOURS = {
-    "running": "#2e7d32",
-    "finished": "#1565c0",
-    "crashed": "#c62828",
-    "interrupted": "#ef6c00",
-    "pruned": "#6a1b9a",
-}
-STATUS_COLOURS_DARK = {
-    "running": "#81c784",
-    "finished": "#64b5f6",
-    "crashed": "#e57373",
-    "interrupted": "#ffb74d",
-    "pruned": "#ce93d8",
-}
 DARK = "[data-jp-theme-light='false']"
 
 

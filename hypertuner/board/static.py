@@ -12,14 +12,42 @@ import html
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["CHART_WIDTH", "StaticChart", "render_svg", "summary_text"]
+__all__ = [
+    "CHART_WIDTH",
+    "STATUS_COLOURS",
+    "Line",
+    "Section",
+    "StaticChart",
+    "Table",
+    "TextTable",
+    "render_svg",
+    "summary_text",
+]
 
 _BLUE, _GREY, _GRID, _FRAME = "#2b6cd4", "#6b7280", "#e5e7eb", "#9ca3af"
+_BAD = "#c62828"  # what NaN and infinity counts are written in
 _FONT = "Helvetica, Arial, sans-serif"
+# The colour of each status wherever a status is shown (unknown ones keep the text's),
+# in a light theme and a dark one: the darker shades on white, the lighter on black.
+STATUS_COLOURS = {
+    "running": "#2e7d32",
+    "finished": "#1565c0",
+    "crashed": "#c62828",
+    "interrupted": "#ef6c00",
+    "pruned": "#6a1b9a",
+}
+STATUS_COLOURS_DARK = {
+    "running": "#81c784",
+    "finished": "#64b5f6",
+    "crashed": "#e57373",
+    "interrupted": "#ffb74d",
+    "pruned": "#ce93d8",
+}
 # Margins inside each chart cell: left room for y labels, top for title, bottom for x labels.
 _LEFT, _RIGHT, _TOP, _BOTTOM = 50, 18, 30, 34
 # The line is kept a few pixels off the frame so extremes stay visible against it.
@@ -31,40 +59,104 @@ _SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+def _array(values: object) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is ambiguous
+class Line:
+    """One run's line on a chart.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Equal-length 1-D float arrays; non-finite points leave gaps.
+    color : str
+        The stroke colour, as the live board draws this line.
+    nan, inf : int
+        NaN and infinite values in the whole series (the points drawn are a sample).
+    bad : numpy.ndarray
+        Where (on x) those are: marked at the chart's bottom edge, as the board does.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    color: str = _BLUE
+    nan: int = 0
+    inf: int = 0
+    bad: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def __post_init__(self) -> None:
+        x, y = _array(self.x), _array(self.y)
+        if len(x) != len(y):
+            raise ValueError(f"x and y differ in length ({len(x)} != {len(y)})")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "bad", _array(self.bad))
+
+
+@dataclass(frozen=True, eq=False)
 class StaticChart:
-    """One small chart: a key's decimated points and how to label them.
+    """One small chart: a key's decimated points (a line per run) and their labels.
 
     Parameters
     ----------
     title : str
         The key name, shown as text.
-    x, y : numpy.ndarray
-        Equal-length 1-D float arrays; non-finite points leave gaps.
+    lines : sequence of Line
+        Drawn in order, each in its colour.
     kind : {"number", "bool"}
         Bools (y of 0/1) are drawn as a step line with "false"/"true" ticks.
     total : int
-        Points held before decimation; a caption tells when more than ``len(x)``.
+        Points held before decimation; a caption tells when more than drawn.
     x_label : str
         Name of the x axis.
     """
 
     title: str
-    x: np.ndarray
-    y: np.ndarray
+    lines: Sequence[Line]
     kind: str = "number"
     total: int = 0
     x_label: str = "step"
 
     def __post_init__(self) -> None:
-        x = np.asarray(self.x, dtype=np.float64).reshape(-1)
-        y = np.asarray(self.y, dtype=np.float64).reshape(-1)
-        if len(x) != len(y):
-            raise ValueError(f"x and y differ in length ({len(x)} != {len(y)})")
         if self.kind not in ("number", "bool"):
             raise ValueError(f"kind must be 'number' or 'bool' (got {self.kind!r})")
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "lines", tuple(self.lines))
+
+
+@dataclass(frozen=True)
+class Section:
+    """Charts under one heading, as the board groups keys by their prefix before "/".
+
+    ``name`` is empty for the keys without a prefix (drawn first, untitled); ``count``
+    is the section's keys, more than its charts when a picture leaves some out.
+    """
+
+    name: str
+    charts: Sequence[StaticChart]
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A text key's latest values, newest first: (step, value) rows of ``total``."""
+
+    key: str
+    rows: Sequence[tuple[str, str]]
+    total: int
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table drawn as text: a note line, a header row, then rows of cells, each row
+    led by a colour swatch when ``swatches`` gives one; a cell is a text or (text,
+    colour)."""
+
+    head: Sequence[str]
+    rows: Sequence[Sequence[str | tuple[str, str]]]
+    swatches: Sequence[str] = ()
+    note: str = ""
 
 
 def _esc(text: object) -> str:
@@ -147,11 +239,36 @@ def _text(x: float, y: float, body: str, anchor: str = "start", extra: str = "")
     return f'<text x="{x:g}" y="{y:g}"{align}{extra}>{body}</text>'
 
 
+def _caption(chart: StaticChart) -> list[tuple[str, str | None]]:
+    """What the title line says after the name: points drawn of held, NaN and inf."""
+    drawn = sum(len(line.x) for line in chart.lines)
+    nan, inf = (sum(getattr(line, what) for line in chart.lines) for what in ("nan", "inf"))
+    parts: list[tuple[str, str | None]] = []
+    if chart.total > drawn:
+        parts.append((f"{chart.total:,} pts, {drawn:,} drawn", None))
+    if nan:
+        parts.append((f"{nan:,} NaN", _BAD))
+    if inf:
+        parts.append((f"{inf:,} inf", _BAD))
+    return parts
+
+
+def _spans(parts: Sequence[tuple[str, str | None]], sep: str = " · ", lead: bool = False) -> str:
+    """Text pieces in their colours (None: the surrounding text's), separated (and led,
+    if ``lead``, by the separator)."""
+    out = []
+    for i, (text, fill) in enumerate(parts):
+        colour = f' fill="{fill}"' if fill else ""
+        out.append(f"<tspan{colour}>{_esc((sep if i or lead else '') + text)}</tspan>")
+    return "".join(out)
+
+
 def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[str]:
     x0, x1, y0, y1 = _LEFT, w - _RIGHT, _TOP, h - _BOTTOM
-    n, mid = len(chart.x), (_LEFT + w - _RIGHT) / 2
-    caption = f"{chart.total:,} pts, {n:,} drawn" if chart.total > n else ""
-    room = int((x1 - x0 - 5.5 * len(caption)) / 7) - 1  # ~7 px per bold 12 px character
+    mid = (_LEFT + w - _RIGHT) / 2
+    caption = _caption(chart)
+    length = sum(len(text) + 3 for text, _ in caption)
+    room = int((x1 - x0 - 5.5 * length) / 7) - 1  # ~7 px per bold 12 px character
     name = chart.title if len(chart.title) <= room else chart.title[: max(room - 1, 1)] + "…"
     out = [
         f'<g class="chart" transform="translate({_c(left)},{_c(top)})">'
@@ -161,21 +278,22 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
         _text(x0, y0 - 9, _esc(name), extra=' font-size="12" font-weight="bold" fill="#111"'),
     ]
     if caption:
-        out.append(_text(x1, y0 - 9, caption, "end"))
-    ok = np.isfinite(chart.x) & np.isfinite(chart.y)
-    if not ok.any():
-        message = "no points yet" if n == 0 else "no finite points"
+        out.append(_text(x1, y0 - 9, _spans(caption, ", "), "end"))
+    lines = [(line, np.isfinite(line.x) & np.isfinite(line.y)) for line in chart.lines]
+    if not any(ok.any() for _, ok in lines):
+        drawn = sum(len(line.x) for line in chart.lines)
+        message = "no points yet" if drawn == 0 else "no finite points"
         return [*out, _text(mid, (y0 + y1) / 2 + 4, message, "middle", ' font-size="12"'), "</g>"]
     out.append(_text(mid, h - 5, _esc(chart.x_label), "middle"))
-    x, y = np.clip(chart.x, -_HUGE, _HUGE), np.clip(chart.y, -_HUGE, _HUGE)
     boolean = chart.kind == "bool"
+    xs = np.concatenate([np.clip(line.x[ok], -_HUGE, _HUGE) for line, ok in lines])
+    ys = np.concatenate([np.clip(line.y[ok], -_HUGE, _HUGE) for line, ok in lines])
     if boolean:
-        y = (y != 0).astype(np.float64)
         ylo, yhi, yticks, ylabels = -0.2, 1.2, [0.0, 1.0], ["false", "true"]
     else:
-        yticks, ylabels = _ticks(*_span(float(y[ok].min()), float(y[ok].max())), expand=True)
+        yticks, ylabels = _ticks(*_span(float(ys.min()), float(ys.max())), expand=True)
         ylo, yhi = yticks[0], yticks[-1]
-    xlo, xhi = _span(float(x[ok].min()), float(x[ok].max()))
+    xlo, xhi = _span(float(xs.min()), float(xs.max()))
     xticks, xlabels = _ticks(xlo, xhi, expand=False)
     px = _scale(xlo, xhi, x0 + _INSET, x1 - _INSET)
     py = _scale(ylo, yhi, y1 - _INSET, y0 + _INSET)  # SVG y grows downwards
@@ -190,40 +308,169 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
         out.append(
             f'<path d="M{tx:g},{y1}v4" stroke="{_FRAME}"/>' + _text(tx, y1 + 15, label, "middle")
         )
-    out.append(
-        f'<g fill="none" stroke="{_BLUE}" stroke-width="1.5" stroke-linejoin="round" '
-        f'stroke-linecap="round">'
-    )
+    for line, ok in lines:
+        out += _strokes(line, ok, px, py, boolean)
+        out += _bad_marks(line, px, x0, x1, y1)
+    return [*out, "</g>"]
+
+
+def _strokes(line: Line, ok: np.ndarray, px: Any, py: Any, boolean: bool) -> list[str]:
+    """A line's paths: one per unbroken run of finite points, so NaN and inf show as gaps."""
+    if not ok.any():
+        return []
+    x, y = np.clip(line.x, -_HUGE, _HUGE), np.clip(line.y, -_HUGE, _HUGE)
+    if boolean:
+        y = (y != 0).astype(np.float64)
+    out = [
+        f'<g fill="none" stroke="{_esc(line.color)}" stroke-width="1.5" '
+        f'stroke-linejoin="round" stroke-linecap="round">'
+    ]
     index = np.flatnonzero(ok)
-    # One path per unbroken run of finite points, so a NaN or inf shows as a gap.
     for run in np.split(index, np.flatnonzero(np.diff(index) != 1) + 1):
         width = ' stroke-width="4"' if len(run) == 1 else ""  # a lone point needs a visible dot
         out.append(
             f'<path class="line" data-points="{len(run)}"{width} '
             f'd="{_line(px(x[run]), py(y[run]), boolean)}"/>'
         )
-    return [*out, "</g></g>"]
+    return [*out, "</g>"]
+
+
+def _bad_marks(line: Line, px: Any, x0: float, x1: float, y1: float) -> list[str]:
+    """Ticks at the bottom edge where the series holds NaN or an infinity (one per pixel)."""
+    bad = line.bad[np.isfinite(line.bad)]
+    if not len(bad):
+        return []
+    where = np.unique(np.clip(np.round(px(np.clip(bad, -_HUGE, _HUGE))), x0, x1))
+    d = "".join(f"M{_c(float(x))},{_c(y1)}v-7" for x in where)
+    return [f'<path class="bad" d="{d}" stroke="{_esc(line.color)}" stroke-width="2"/>']
 
 
 CHART_WIDTH = 320  # px, of each chart of a picture
+_HEAD, _SECTION, _SWATCH_ROW, _ROW = 30, 26, 18, 15
+
+
+def _header(title: str | Sequence[tuple[str, str | None]], top: float) -> list[str]:
+    parts = [(title, None)] if isinstance(title, str) else list(title)
+    if not parts or not parts[0][0]:
+        return []
+    first, rest = parts[0][0], parts[1:]
+    bold = f'<tspan font-size="15" font-weight="bold" fill="#111">{_esc(first)}</tspan>'
+    return [_text(12, top + 21, bold + _spans(rest, lead=True), extra=' font-size="12"')]
+
+
+def _legend(entries: Sequence[tuple[str, str]], top: float, width: int) -> tuple[list[str], float]:
+    """Swatches and labels in rows across the width; returns them and their height."""
+    out, x, y = [], 12.0, top + 4
+    for label, colour in entries:
+        text = label if len(label) <= 40 else label[:39] + "…"
+        wide = 22 + 6.2 * len(text)
+        if x + wide > width - 12 and x > 12:
+            x, y = 12.0, y + _SWATCH_ROW
+        out.append(
+            f'<rect x="{_c(x)}" y="{_c(y + 6)}" width="14" height="3" fill="{_esc(colour)}"/>'
+            + _text(x + 19, y + 11, _esc(text), extra=' font-size="11" fill="#333"')
+        )
+        x += wide + 14
+    return out, (y - top + _SWATCH_ROW if entries else 0)
+
+
+def _table(table: Table, top: float) -> tuple[list[str], float, float]:
+    """A table as text; returns it, its height and its width."""
+
+    def text(cell: str | tuple[str, str]) -> tuple[str, str | None]:
+        body, fill = (cell, None) if isinstance(cell, str) else cell
+        return (body if len(body) <= 32 else body[:31] + "…"), fill
+
+    rows = [[text(cell) for cell in row] for row in table.rows]
+    lead = 22 if table.swatches else 0
+    widths = [
+        max([len(head), *(len(row[i][0]) for row in rows if i < len(row))]) * 6.2 + 14
+        for i, head in enumerate(table.head)
+    ]
+    lefts = [12 + lead + sum(widths[:i]) for i in range(len(widths))]
+    out = []
+    if table.note:
+        out.append(_text(12, top + 12, _esc(table.note), extra=' font-size="11"'))
+        top += _ROW + 2
+    out += [
+        _text(left, top + 12, _esc(head), extra=' font-weight="bold" font-size="11" fill="#333"')
+        for left, head in zip(lefts, table.head)
+    ]
+    for r, row in enumerate(rows):
+        y = top + 12 + (r + 1) * _ROW
+        if r < len(table.swatches):
+            out.append(
+                f'<rect x="12" y="{_c(y - 9)}" width="12" height="12" rx="2" '
+                f'fill="{_esc(table.swatches[r])}"/>'
+            )
+        for left, (body, fill) in zip(lefts, row):
+            out.append(_text(left, y, _esc(body), extra=f' font-size="11" fill="{fill or "#333"}"'))
+    noted = _ROW + 2 if table.note else 0
+    return out, noted + 18 + len(rows) * _ROW, 12 + lead + sum(widths) + 12
+
+
+def _text_tables(tables: Sequence[TextTable], top: float, cols: int, w: int) -> tuple[list, float]:
+    """Each text key's latest values as a small two-column table, ``cols`` to a row."""
+    if not tables:
+        return [], 0.0
+    out, height = [], 10.0  # a gap below the charts
+    top += height
+    for start in range(0, len(tables), cols):
+        row = tables[start : start + cols]
+        for i, table in enumerate(row):
+            left = 12 + i * w
+            room = int((w - 80) / 6.2)
+            shown = f"latest {len(table.rows)} of {table.total:,}"
+            out.append(
+                _text(
+                    left,
+                    top + 14,
+                    _esc(table.key),
+                    extra=' font-size="12" font-weight="bold" fill="#111"',
+                )
+                + _text(left + w - 24, top + 14, shown, "end")
+            )
+            for r, (step, value) in enumerate(table.rows):
+                y = top + 30 + r * _ROW
+                value = value if len(value) <= room else value[: room - 1] + "…"
+                out.append(
+                    _text(left + 48, y, _esc(step), "end")
+                    + _text(left + 58, y, _esc(value), extra=' font-size="11" fill="#333"')
+                )
+        tallest = max(len(table.rows) for table in row)
+        top += 30 + tallest * _ROW
+        height += 30 + tallest * _ROW
+    return out, height
 
 
 def render_svg(
-    charts: Sequence[StaticChart],
+    charts: Sequence[StaticChart | Section],
     *,
-    title: str = "",
+    title: str | Sequence[tuple[str, str | None]] = "",
+    legend: Sequence[tuple[str, str]] = (),
+    table: Table | None = None,
+    texts: Sequence[TextTable] = (),
     columns: int = 3,
     chart_width: int = CHART_WIDTH,
     chart_height: int = 200,
 ) -> str:
-    """One SVG document: an optional title line, then a grid of small line charts.
+    """One SVG document laid out as the board is: a header line, a legend and a
+    table when given, the charts in sections, then the text keys' tables.
 
     Parameters
     ----------
-    charts : sequence of StaticChart
-        Drawn left to right, then top to bottom.
-    title : str
-        A line above the grid (e.g. the run name); omitted when empty.
+    charts : sequence of StaticChart or Section
+        Charts before the first section are drawn untitled, first; each section
+        under its heading and count. Left to right, then top to bottom.
+    title : str or sequence of (text, colour)
+        The header line: its first piece in bold, the rest after " · " in their
+        colours (None: grey), e.g. a run's name, its status, its points.
+    legend : sequence of (label, colour)
+        A swatch and label per line colour, when the charts hold several runs.
+    table : Table, optional
+        Drawn below the header (the runs of a comparison).
+    texts : sequence of TextTable
+        Drawn after the charts.
     columns : int
         Charts per row at most (fewer when there are fewer charts).
     chart_width, chart_height : int
@@ -236,27 +483,61 @@ def render_svg(
     """
     if columns < 1:
         raise ValueError(f"columns must be at least 1 (got {columns})")
-    charts = list(charts)
-    cols, head = max(1, min(columns, len(charts))), 30 if title else 0
+    sections: list[Section] = []
+    for item in charts:
+        if isinstance(item, Section):
+            sections.append(item)
+        elif sections and not sections[-1].name:
+            sections[-1] = Section("", [*sections[-1].charts, item])
+        else:
+            sections.append(Section("", [item]))
+    most = max((len(s.charts) for s in sections), default=0)
+    cols = max(1, min(columns, most))
     width = cols * chart_width
-    height = head + (math.ceil(len(charts) / cols) * chart_height if charts else 40)
+    body: list[str] = []
+    top = 0.0
+    head = _header(title, top)
+    body += head
+    top += _HEAD if head else 0
+    marks, tall = _legend(legend, top, width)
+    body += marks
+    top += tall
+    if table is not None:
+        cells, tall, wide = _table(table, top)
+        body += cells
+        top += tall + 8
+        width = max(width, math.ceil(wide))
+    if not any(s.charts for s in sections) and not texts:
+        body.append(_text(12, top + 25, "nothing logged yet"))
+        top += 40
+    for section in sections:
+        if section.name:
+            count = section.count or len(section.charts)
+            heading = _spans([(section.name, "#111"), (f"{count:,}", _GREY)], "  ")
+            body.append(
+                '<g class="section">'
+                + _text(12, top + 18, "▾ " + heading, extra=' font-size="13" font-weight="bold"')
+                + "</g>"
+            )
+            top += _SECTION
+        for i, chart in enumerate(section.charts):
+            row, col = divmod(i, cols)
+            body += _chart(
+                chart, col * chart_width, top + row * chart_height, chart_width, chart_height
+            )
+        top += math.ceil(len(section.charts) / cols) * chart_height
+    cells, tall = _text_tables(texts, top, cols, chart_width)
+    body += cells
+    top += tall
+    height = math.ceil(top)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="10" '
         f'fill="{_GREY}">',  # grey text by default; charts override where needed
-        f'<rect width="{width}" height="{height}" fill="#fff"/>',
-    ]  # readable in dark themes
-    if title:
-        bold = ' font-size="15" font-weight="bold" fill="#111"'
-        out.append(_text(12, 21, _esc(title), extra=bold))
-    if not charts:
-        out.append(_text(12, head + 25, "nothing logged yet"))
-    for i, chart in enumerate(charts):
-        row, col = divmod(i, cols)
-        out += _chart(
-            chart, col * chart_width, head + row * chart_height, chart_width, chart_height
-        )
-    out.append("</svg>")
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',  # readable in dark themes
+        *body,
+        "</svg>",
+    ]
     return "\n".join(out)
 
 
