@@ -410,9 +410,26 @@ function setOptions(select, values, chosen) {
   if (select.value !== chosen) select.value = chosen;
 }
 
+/** What a person chose in a runs table: its filter, sort, axes and brushes, kept
+ *  per table (by its engine's reference) rather than per view. Every view of one
+ *  table then masks the same runs on the engine they share (two views each writing
+ *  its own mask would set the engine's masked back and forth without end) and
+ *  redraws when another changes them; a view built anew (a second display, or the
+ *  one JupyterLab builds when the kernel refreshes the output's picture) keeps them. */
+const tables = new Map();
+
+function tableState(model) {
+  const key = model.get("engine");
+  const fresh = () => ({ query: "", sort: "started", descending: false, param: "", stat: "last", brushes: new Map(), drag: null, views: new Set() });
+  if (typeof key !== "string") return fresh();
+  if (!tables.has(key)) tables.set(key, fresh());
+  return tables.get(key);
+}
+
 function render({ model, el }) {
   // brushes: axis name -> { shares: [from, to] along the axis, test: value -> bool }
-  const state = { query: "", sort: "started", descending: false, param: "", stat: "last", brushes: new Map(), drag: null };
+  const state = tableState(model);
+  const changed = () => state.views.forEach((redrawView) => redrawView());
   const filter = element("input", { type: "search", placeholder: "filter: text or lr=0.01", "data-testid": "filter" });
   const paramPick = element("select", { "data-testid": "param" });
   const metricPick = element("select", { "data-testid": "metric" });
@@ -456,7 +473,7 @@ function render({ model, el }) {
     model.set("selected", selected);
     model.save_changes();
   };
-  const runs = runsTable(model, state, () => redraw(), onTick);
+  const runs = runsTable(model, state, changed, onTick);
   tableBox.append(runs.node);
 
   function fillTable(rows) {
@@ -486,7 +503,7 @@ function render({ model, el }) {
       // A click (or a drag of a few pixels) clears the axis's brush.
       if ((to - from) * (PC.height - PC.top - PC.bottom) < 4) state.brushes.delete(axis.name);
       else state.brushes.set(axis.name, { shares: [from, to], test: axis.scale.between(from, to) });
-      redraw();
+      changed();
     };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", end);
@@ -510,15 +527,19 @@ function render({ model, el }) {
       picked = chosen();
     }
     brushed.hidden = state.brushes.size === 0;
+    if (filter.value !== state.query) filter.value = state.query; // another view's filter
+    if (statPick.value !== state.stat) statPick.value = state.stat;
     fillTable(picked.kept);
     views.replaceChildren(...(model.get("metric") && state.param ? [scatter(model, state, picked.rows, picked.inside), parallelOf(picked)] : []));
     mask();
   }
-  filter.addEventListener("input", () => ((state.query = filter.value), redraw()));
-  paramPick.addEventListener("change", () => ((state.param = paramPick.value), redraw()));
-  statPick.addEventListener("change", () => ((state.stat = statPick.value), state.brushes.clear(), redraw()));
+  filter.value = state.query;
+  statPick.value = state.stat;
+  filter.addEventListener("input", () => ((state.query = filter.value), changed()));
+  paramPick.addEventListener("change", () => ((state.param = paramPick.value), changed()));
+  statPick.addEventListener("change", () => ((state.stat = statPick.value), state.brushes.clear(), changed()));
   metricPick.addEventListener("change", () => (model.set("metric", metricPick.value), model.save_changes()));
-  brushed.addEventListener("click", () => (state.brushes.clear(), redraw()));
+  brushed.addEventListener("click", () => (state.brushes.clear(), changed()));
   const watched = "change:rows change:selected change:metric change:params change:metrics change:varying change:same";
   model.on(watched, redraw);
   // Running runs' durations count on between the kernel's updates.
@@ -532,8 +553,10 @@ function render({ model, el }) {
     tableBox,
     views
   );
+  state.views.add(redraw);
   redraw();
   return () => {
+    state.views.delete(redraw);
     clearInterval(ticking);
     model.off(watched, redraw);
     if (engine) engine.off("change:names change:masked", mask);

@@ -265,23 +265,24 @@ class Compare(VBox):
             return False
         if self._following:
             self.refresh()
-        self.refresh_outputs(cell_end=True)
+        self.refresh_outputs()
         return True
 
-    def refresh_outputs(self, cell_end: bool = False) -> None:
+    def refresh_outputs(self) -> None:
         """Re-send the outputs showing this view, so that a saved notebook's picture
-        (what GitHub and nbconvert without widget state show) is current.
+        (what GitHub and nbconvert without widget state show) is current; done at
+        each cell's end.
 
         A front end that renders the widget builds the whole view anew for such an
         output, so where a view runs (``whole_kept``) the picture is refreshed only
-        once no run is running (the final state; again if more runs come and end);
-        elsewhere (nbclient, papermill) also at each ``cell_end`` that changed it.
+        at the end of a cell after which no run is running (the final state; again
+        if more runs come and end), and never by the follower in the midst of a
+        cell; elsewhere (nbclient, papermill) at each cell's end that changed it.
         """
         with self._lock:
             state = self._state()
             ended = all(run.status != "running" for run in self._runs)
-            live = self._board.engine.whole_kept
-            if state == self._pictured or not (ended or (cell_end and not live)):
+            if state == self._pictured or (self._board.engine.whole_kept and not ended):
                 return
             self._pictured = state
             bundle = self._repr_mimebundle_()
@@ -400,7 +401,6 @@ class Compare(VBox):
                 return
             try:
                 self.refresh()
-                self.refresh_outputs()  # once every run has ended
             except Exception as exc:  # noqa: BLE001 - following must survive a bad folder
                 warnings.warn(
                     f"hypertuner stopped following {self._folder()}: {exc}",

@@ -217,9 +217,16 @@ def compare(page, gate, lab_server, artifacts_dir) -> CompareRun:
 
 @pytest.fixture(scope="module")
 def finished(compare) -> CompareRun:
-    """The same page once the gate lets the trainers end and every cell has finished."""
+    """The same page once the gate lets the trainers end and every cell has finished.
+
+    The end of the cell after which no run is running refreshes the output's saved
+    picture, and JupyterLab then builds the view anew, once: wait for that view.
+    """
+    compare.view().evaluate("(view) => { view.dataset.before = 'end'; }")
     compare.gate.release()
     lab.wait_all_done(compare.page, timeout=180)
+    fresh = lab.code_cell(compare.page, compare.view_cell).locator(".ht-compare:not([data-before])")
+    fresh.wait_for(timeout=60_000)
     compare.wait_for(
         lambda s: len(s["rows"]) == 4 and all(r["status"] == "finished" for r in s["rows"]),
         "the view shows four finished runs",
@@ -452,6 +459,21 @@ def test_brushing_an_axis_filters_the_table_and_the_overlay(finished, page):
     )
     assert back["faded"] == 0
     assert {r["name"] for r in back["rows"]} == {r["name"] for r in everyone["rows"]}
+
+
+def test_the_saved_picture_is_of_the_finished_runs(finished, lab_server):
+    """Saved now, the notebook's picture of the view (what GitHub and nbconvert
+    without widget state show) has four finished runs overlaid, not the state the
+    view was first shown in; and the page holds one view of it."""
+    page = finished.page
+    assert lab.code_cell(page, finished.view_cell).locator(".ht-compare").count() == 1
+    page.locator(f"{lab.PANEL} .jp-Toolbar [data-command='docmanager:save']").click()
+    page.wait_for_selector(".lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)")
+    cells = json.loads((lab_server.root_dir / "compare.ipynb").read_text())["cells"]
+    (output,) = next(c for c in cells if "hypertuner.compare(" in "".join(c["source"]))["outputs"]
+    picture = "".join(output["data"]["image/svg+xml"])
+    assert "4 finished" in picture and "running" not in picture
+    assert picture.count('class="line"') >= 4 and "lr=0.03" in picture
 
 
 def test_no_errors_anywhere(finished, page):
