@@ -14,7 +14,7 @@
 //  - a scale left without marks falls back to a [0, 1] domain, which a log scale
 //    cannot draw, so the outgoing scale is pinned to its domain before a swap.
 
-import { formatNumber, niceTicks, tickCount, tickFormat } from "./ticks.js";
+import { durationTicks, formatDuration, formatNumber, niceTicks, tickCount, tickFormat } from "./ticks.js";
 
 // -- pure helpers (exported for js/engine.test.mjs) -------------------------------
 
@@ -795,19 +795,25 @@ class Engine {
     const chart = this.charts[index];
     if (!chart || !chart.x_axis) return;
     const width = this.widths.get(index) || 0;
-    const wall = this.xMode(index) === "wall";
+    const mode = this.xMode(index);
+    const wall = mode === "wall";
     const shows = this.extents.get(index) || { x: [], y: [] };
-    const ticked = (axis, [low, high], count) => {
+    const ticked = (axis, [low, high], count, durations = false) => {
       if (!Number.isFinite(low) || !Number.isFinite(high)) return;
-      let values = niceTicks(low, high, count);
+      const choose = durations ? durationTicks : niceTicks;
+      let values = choose(low, high, count);
       // A round step may give up to half as many again: never more than 8.
-      while (values.length > 8 && count > 2) values = niceTicks(low, high, --count);
+      while (values.length > 8 && count > 2) values = choose(low, high, --count);
       const format = tickFormat(low, high);
       if (axis.get("tick_format") !== format) axis.set("tick_format", format);
+      // Seconds since the start read as a clock does (1:02:03), in bqplot's labels by value.
+      const step = values.length > 1 ? values[1] - values[0] : 1;
+      const labels = durations ? Object.fromEntries(values.map((v) => [v, formatDuration(v, step)])) : {};
+      if (JSON.stringify(axis.get("tick_labels") || {}) !== JSON.stringify(labels)) axis.set("tick_labels", labels);
       const now = axis.get("tick_values");
       if (!now || now.length !== values.length || values.some((v, i) => +now[i] !== v)) axis.set("tick_values", values);
     };
-    if (!wall) ticked(chart.x_axis, shows.x, tickCount(width > 0 ? width - 72 : 400, 100));
+    if (!wall) ticked(chart.x_axis, shows.x, tickCount(width > 0 ? width - 72 : 400, 100), mode === "relative");
     else {
       const [d0, d1] = shows.x;
       const format = d1 - d0 > 86400e3 ? "%b %d %H:%M" : "%H:%M:%S";
@@ -852,7 +858,7 @@ class Engine {
     chart.log_axis.set("visible", log);
     chart.x_axis.set("visible", !wall);
     chart.date_axis.set("visible", wall);
-    chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time (s)");
+    chart.x_axis.set("label", this.xMode(index) === "step" ? "step" : "time");
     // The wheel zooms x only (y fits what is in view, see draw).
     const zoom = chart.panzoom.get("scales") || {};
     if ((zoom.x || [])[0] !== x || zoom.y) chart.panzoom.set("scales", { x: [x] });
@@ -1332,7 +1338,7 @@ function readouts(model, el) {
       where.figure.style.position = "relative";
       where.figure.append(readout);
     }
-    const label = mode === "wall" ? new Date(at).toLocaleTimeString() : `${mode === "step" ? "step" : "t"} ${formatNumber(at)}`;
+    const label = mode === "wall" ? new Date(at).toLocaleTimeString() : mode === "step" ? `step ${formatNumber(at)}` : `t ${formatDuration(at, 0.1)}`;
     readout.replaceChildren(
       element("div", { className: "ht-at" }, [label + (!rows && !silent ? " …" : "")]),
       ...shownRows.map((row) => {
@@ -1421,11 +1427,107 @@ function readouts(model, el) {
   };
 }
 
+/** A drag across a chart's plot zooms its x axis to the span dragged over, drawn as a
+ *  shaded box as it goes (as TensorBoard's and W&B's do); with shift held a drag pans.
+ *  The wheel zooms x around the cursor (bqplot's PanZoom, with its own pan off) and a
+ *  double click resets. y fits what is in view either way (see draw). */
+function dragZoom(model, el) {
+  const engine = () => engines.get(model.get("uid"));
+  let drag = null; // {figure, scale, wall, domain, left, width, from, to, pan, shade}
+
+  const chartUnder = (event) => {
+    const figure = event.target.closest && event.target.closest(".ht-chart");
+    if (!figure || figure.closest(".ht-board") !== el.closest(".ht-board")) return null;
+    if (figure.classList.contains("ht-placeholder")) return null;
+    const area = figure.querySelector(".plotarea_events");
+    const box = area && area.getBoundingClientRect();
+    if (!box || box.width <= 0) return null;
+    const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+    return inside ? { figure, box } : null;
+  };
+
+  const onDown = (event) => {
+    const e = engine();
+    const under = event.button === 0 && chartUnder(event);
+    const index = under && chartIndex(under.figure);
+    const chart = under && e && e.charts[index];
+    if (!chart || !chart.x_scale) return;
+    const wall = e.xMode(index) === "wall";
+    const scale = wall ? chart.date_scale : chart.x_scale;
+    const domain = (scale.domain || []).map(Number);
+    if (domain.length !== 2 || !(domain[1] > domain[0])) return;
+    event.preventDefault(); // no text selection while dragging
+    drag = { figure: under.figure, scale, wall, domain, left: under.box.left, width: under.box.width, from: event.clientX, to: event.clientX, pan: event.shiftKey, shade: null };
+  };
+
+  /** The x value at `clientX`, clamped to the plot. */
+  const valueAt = (clientX) => {
+    const share = Math.min(Math.max((clientX - drag.left) / drag.width, 0), 1);
+    return drag.domain[0] + share * (drag.domain[1] - drag.domain[0]);
+  };
+
+  const setRange = (low, high) => {
+    const value = (v) => (drag.wall ? new Date(v) : v);
+    drag.scale.set({ min: value(low), max: value(high) });
+    drag.scale.save_changes(); // scales are never streamed into: saving is safe
+  };
+
+  const onMove = (event) => {
+    if (!drag) return;
+    drag.to = event.clientX;
+    if (drag.pan) {
+      const shift = ((drag.to - drag.from) / drag.width) * (drag.domain[1] - drag.domain[0]);
+      return void setRange(drag.domain[0] - shift, drag.domain[1] - shift);
+    }
+    if (!drag.shade) {
+      drag.shade = element("div", { className: "ht-zoombox" });
+      drag.figure.style.position = "relative";
+      drag.figure.classList.add("ht-dragging"); // hides the readout (see engine.py's CSS)
+      drag.figure.append(drag.shade);
+    }
+    const frame = drag.figure.getBoundingClientRect();
+    const [a, b] = [drag.from, drag.to].map((x) => Math.min(Math.max(x, drag.left), drag.left + drag.width));
+    drag.shade.style.left = `${Math.min(a, b) - frame.left}px`;
+    drag.shade.style.width = `${Math.abs(a - b)}px`;
+  };
+
+  const end = (keep) => {
+    if (!drag) return;
+    const done = drag;
+    if (done.shade) done.shade.remove();
+    done.figure.classList.remove("ht-dragging");
+    // A click, or a drag of a few pixels, is not a zoom.
+    if (keep && !done.pan && Math.abs(done.to - done.from) >= 5) {
+      const [low, high] = [valueAt(done.from), valueAt(done.to)].sort((p, q) => p - q);
+      if (high > low) setRange(low, high);
+    }
+    drag = null;
+  };
+  const onUp = () => end(true);
+  const onKey = (event) => event.key === "Escape" && end(false);
+
+  // Listened for on the window as they go down the page (capture), before bqplot's
+  // figure sees them and before d3's drag stops them there.
+  const page = el.ownerDocument.defaultView;
+  page.addEventListener("mousedown", onDown, true);
+  page.addEventListener("mousemove", onMove, true);
+  page.addEventListener("mouseup", onUp, true);
+  page.addEventListener("keydown", onKey);
+  return () => {
+    end(false);
+    page.removeEventListener("mousedown", onDown, true);
+    page.removeEventListener("mousemove", onMove, true);
+    page.removeEventListener("mouseup", onUp, true);
+    page.removeEventListener("keydown", onKey);
+  };
+}
+
 function render({ model, el }) {
   el.append(controls(model));
   const stopReadouts = readouts(model, el);
+  const stopZoom = dragZoom(model, el);
   const stopSections = sections(model, el);
-  return () => (stopReadouts(), stopSections());
+  return () => (stopReadouts(), stopZoom(), stopSections());
 }
 
 export default { initialize, render };

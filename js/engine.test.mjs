@@ -17,7 +17,7 @@ import {
   thinned,
   yRange,
 } from "./engine.js";
-import { formatNumber, niceTicks, tickFormat } from "./ticks.js";
+import { durationTicks, formatDuration, formatNumber, niceTicks, tickFormat } from "./ticks.js";
 
 test("ema matches TensorBoard's debiased formula", () => {
   const got = ema(Float32Array.from([1, 2, 3]), 0.5);
@@ -93,6 +93,26 @@ test("niceTicks are a few round values; tickFormat writes thousands as 5.8k", ()
   assert.equal(tickFormat(5000, 6600), ".3~s");
   assert.equal(tickFormat(0, 0.9), ".3~g");
   assert.equal(tickFormat(-2000, 10), ".3~s");
+});
+
+test("relative time ticks are round durations, labelled as clocks", () => {
+  const clocks = (low, high, count) => {
+    const ticks = durationTicks(low, high, count);
+    return ticks.map((t) => formatDuration(t, ticks[1] - ticks[0]));
+  };
+  assert.deepEqual(clocks(0, 95, 5), ["0:00", "0:15", "0:30", "0:45", "1:00", "1:15", "1:30"]);
+  assert.deepEqual(clocks(0, 4000, 5), ["0:00", "10:00", "20:00", "30:00", "40:00", "50:00", "1:00:00"]);
+  assert.deepEqual(clocks(3600, 3700, 4), ["1:00:00", "1:00:30", "1:01:00", "1:01:30"]);
+  assert.deepEqual(clocks(0, 2.5, 5), ["0:00.0", "0:00.5", "0:01.0", "0:01.5", "0:02.0", "0:02.5"]);
+  assert.deepEqual(clocks(0, 3 * 86400, 3), ["0:00", "1d 0:00:00", "2d 0:00:00", "3d 0:00:00"]);
+  for (const [low, high] of [[0, 1], [0, 59], [7, 7200], [0, 1e6], [-30, 30]]) {
+    const ticks = durationTicks(low, high, 6);
+    assert.ok(ticks.length >= 2 && ticks.length <= 10, `${low}..${high}: ${ticks}`);
+    assert.ok(ticks.every((t) => t >= low && t <= high), `${low}..${high}: ${ticks}`);
+  }
+  assert.equal(formatDuration(-65), "-1:05");
+  assert.equal(formatDuration(59.6), "1:00"); // rounded before it is split, never "0:60"
+  assert.equal(formatDuration(NaN), "NaN");
 });
 
 test("finite makes infinities gaps and leaves finite lines as they are", () => {

@@ -23,6 +23,44 @@ export function niceTicks(low, high, count) {
   return ticks;
 }
 
+/** Round durations in seconds a time axis steps by: 1 s to 30 s, 1 min to 30 min,
+ *  1 h to 12 h, then days. */
+const DURATIONS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200];
+
+/** About `count` ticks within [low, high] seconds, a round duration apart (1:30, 1:45,
+ *  2:00 rather than 90, 105, 120); under a second apart, niceTicks' steps. */
+export function durationTicks(low, high, count) {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || count < 1) return [];
+  if (low > high) [low, high] = [high, low];
+  if (low === high) return [low];
+  const rough = (high - low) / count;
+  if (rough < 1) return niceTicks(low, high, count);
+  const step = DURATIONS.find((d) => d >= rough * 0.75) || 86400 * Math.max(1, Math.round(rough / 86400));
+  const ticks = [];
+  for (let k = Math.ceil(low / step); k <= Math.floor(high / step); k++) ticks.push(k * step);
+  return ticks;
+}
+
+/** A duration in seconds as a clock reads it: 0:05, 12:30, 1:02:03, 2d 3:00:00; a
+ *  tenth of a second shown where `step` (the ticks' spacing) is under a second. */
+export function formatDuration(seconds, step = 1) {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  const sign = seconds < 0 ? "-" : "";
+  let rest = Math.abs(seconds);
+  const digits = step < 1 ? Math.min(3, Math.ceil(-Math.log10(step) - 1e-9)) : 0;
+  rest = +rest.toFixed(digits);
+  const days = Math.floor(rest / 86400);
+  rest -= days * 86400;
+  const hours = Math.floor(rest / 3600);
+  rest -= hours * 3600;
+  const minutes = Math.floor(rest / 60);
+  rest -= minutes * 60;
+  const two = (n) => String(n).padStart(2, "0");
+  const secs = digits ? rest.toFixed(digits).padStart(3 + digits, "0") : two(Math.round(rest));
+  const clock = hours || days ? `${hours}:${two(minutes)}:${secs}` : `${minutes}:${secs}`;
+  return sign + (days ? `${days}d ${clock}` : clock);
+}
+
 /** The d3 format of an axis's tick labels over [low, high]: SI suffixes from 1,000 on
  *  (5.8k, 1.2M, where ".3~g" writes 5.8e+3), else three significant digits. */
 export function tickFormat(low, high) {

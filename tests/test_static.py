@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hypertuner.board.static import (
+    TIME,
     Line,
     Section,
     StaticChart,
@@ -16,6 +17,7 @@ from hypertuner.board.static import (
     TextTable,
     _num,
     _ticks,
+    clock,
     render_svg,
     summary_text,
 )
@@ -144,6 +146,23 @@ def test_undecimated_chart_has_no_caption():
 def test_tick_labels_are_round_and_compact(lo, hi, expand, labels):
     """Ticks are round numbers with short labels; y ticks enclose the data, x ticks lie inside."""
     assert _ticks(lo, hi, expand)[1] == labels
+
+
+def test_a_time_axis_is_ticked_in_round_durations_read_as_clocks():
+    """Seconds since the start read 0:00, 1:00, 2:00 (or 1:00:00), as the board's axis."""
+    x = np.linspace(0.0, 250.0, 50)
+    chart = StaticChart("loss", [Line(x, np.cos(x))], x_label=TIME)
+    texts = _texts(_groups(render_svg([chart]))[0])
+    assert ["0:00", "1:00", "2:00"] == [t for t in texts if re.fullmatch(r"\d+:\d\d", t)][:3]
+    assert TIME in texts and not any(t.endswith("k") for t in texts), texts
+    assert [clock(s) for s in (5, 59.6, 754, 3723, 2 * 86400 + 3600)] == [
+        "0:05",
+        "1:00",
+        "12:34",
+        "1:02:03",
+        "2d 1:00:00",
+    ]
+    assert clock(1.25, 0.5) == "0:01.2" and clock(-90) == "-1:30"
 
 
 def test_numbers_are_formatted_compactly():

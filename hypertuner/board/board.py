@@ -19,10 +19,9 @@ import bqplot
 import numpy as np
 from ipywidgets import HTML, GridBox, Layout, VBox
 
-from .._table import format_duration
 from ..downsample import Decimation, NonFinite, bucket_sums, minmax, visible
 from .engine import Engine
-from .fallback import TEXT_ROWS, color, number, picture, section_of, summary
+from .fallback import color, header, picture, section_of, summary, text_tables
 
 __all__ = ["Board", "Chart"]
 
@@ -111,8 +110,9 @@ class Chart:
                 scale=self.y_log, side="left", grid_lines="solid", tick_format=".3~g", visible=False
             ),
         }
-        # The wheel and a drag zoom and pan x only: the browser fits y to what is in view.
-        self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale]})
+        # The wheel zooms x only (the browser fits y to what is in view); a drag is
+        # the browser's own: a box zoom, or with shift a pan.
+        self.panzoom = bqplot.PanZoom(scales={"x": [self.x_scale]}, allow_pan=False)
         self.figure = bqplot.Figure(
             marks=[],
             axes=list(self.axes.values()),
@@ -451,7 +451,7 @@ class Board(VBox):
         """Send what changed (see redraw), within ``budget`` bytes; of the charts no
         view is near (see FAR_WAIT), only those never sent unless ``far``."""
         budget = BYTES_PER_REDRAW if budget is None else budget  # read now: tests change it
-        kinds = self._add_charts()
+        self._add_charts()
         payload: dict[str, Any] = {}
         spent = 0
         charts = list(self._charts.values())
@@ -486,8 +486,7 @@ class Board(VBox):
                 self._whole_rev = self._rev
         if self._single:
             self._header.value = self._header_html()
-            texts = [key for key, kind in kinds.items() if kind == "text"]
-            self._text.value = self._text_html(texts) if texts else ""
+            self._text.value = self._text_html()
         return len(payload)
 
     def settle(self) -> int:
@@ -785,46 +784,34 @@ class Board(VBox):
 
     def _header_html(self) -> str:
         source = self._source
-        points = source.points
-        now = source.now()
-        end = source.ended or now
-        elapsed = max(0.0, end - source.created)
-        last_step = source.last_step()  # keys logged without a step have none
+        name, status, *rest = header(source)  # the picture's header line, as HTML
+        points, now = source.points, source.now()
         when, before = self._rate or (now, points)
-        rate = (
-            (points - before) / (now - when) if now > when and source.status == "running" else None
-        )
+        running = status[0] == "running"
+        rate = (points - before) / (now - when) if now > when and running else None
         self._rate = (now, points)
-        status = source.status
         parts = [
-            f"<b>{html.escape(source.name)}</b>",
-            f"<span class='ht-{html.escape(status)}'>{html.escape(status)}</span>",
-            f"{points:,} points",
+            f"<b>{html.escape(name[0])}</b>",
+            f"<span class='ht-{html.escape(status[0])}'>{html.escape(status[0])}</span>",
+            *(html.escape(text) for text, _ in rest),
         ]
-        if last_step is not None:
-            parts.append(f"last step {number(last_step)}")
-        parts.append(format_duration(elapsed))
         if rate:  # an idle logger shows no rate
             parts.append(f"{rate:,.0f} points/s")
         return "<div class='ht-header'>" + " · ".join(parts) + "</div>"
 
-    def _text_html(self, keys: list[str]) -> str:
+    def _text_html(self) -> str:
         blocks = []
-        for key in keys:
-            steps, _, values = self._source[key].columns()  # a step beside its own value
-            total = len(steps)
-            steps, values = steps[-TEXT_ROWS:][::-1], values[-TEXT_ROWS:][::-1]
+        for table in text_tables(self._source):
             rows = "".join(
-                f"<tr><td style='text-align:right;padding:0 12px 0 0'>{number(s)}</td>"
-                f"<td>{html.escape(str(v))}</td></tr>"
-                for s, v in zip(steps, values)
+                f"<tr><td style='text-align:right;padding:0 12px 0 0'>{step}</td>"
+                f"<td>{html.escape(value)}</td></tr>"
+                for step, value in table.rows
             )
-            shown = min(TEXT_ROWS, total)
             blocks.append(
                 f"<div style='display:inline-block;vertical-align:top;margin:4px 24px 4px 0'>"
-                f"<b>{html.escape(key)}</b> "
-                f"<span style='color:var(--jp-ui-font-color2, #777)'>latest {shown} of "
-                f"{total:,}</span><table class='ht-text' style='line-height:1.3'>"
+                f"<b>{html.escape(table.key)}</b> "
+                f"<span style='color:var(--jp-ui-font-color2, #777)'>latest {len(table.rows)} "
+                f"of {table.total:,}</span><table class='ht-text' style='line-height:1.3'>"
                 "<tr><th>step</th><th>value</th></tr>"
                 f"{rows}</table></div>"
             )

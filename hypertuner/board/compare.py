@@ -137,6 +137,12 @@ def _label(row: dict[str, Any], varying: list[str]) -> str:
     return " ".join(parts) or row["name"]
 
 
+def _status_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(status, runs) for each status some row has, in the order of STATUSES."""
+    counts = {status: sum(row["status"] == status for row in rows) for status in STATUSES}
+    return [(status, n) for status, n in counts.items() if n]
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else _num(value, 4)
 
@@ -244,11 +250,10 @@ class Compare(VBox):
             [row["color"] for row in table.rows[:PICTURE_ROWS]],
             f"same for all runs: {same}" if same else "",
         )
-        counts = {s: sum(r["status"] == s for r in table.rows) for s in STATUSES}
         title: list[tuple[str, str | None]] = [
             (f"{len(table.rows)} runs", None),
             (str(self._runs._dir), None),
-            *((f"{n} {s}", STATUS_COLOURS.get(s)) for s, n in counts.items() if n),
+            *((f"{n} {s}", STATUS_COLOURS.get(s)) for s, n in _status_counts(table.rows)),
         ]
         chosen = set(table.selected)
         overlaid = [
@@ -347,8 +352,7 @@ class Compare(VBox):
                 self._table.metrics = metrics
                 if self._table.metric not in metrics:
                     self._table.metric = metrics[0] if metrics else ""
-            counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
-            summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            summary = ", ".join(f"{n} {s}" for s, n in _status_counts(rows))
             self._header.value = f"<b>{len(rows)} runs</b> in {self._folder()}" + (
                 f" · {summary}" if summary else ""
             )

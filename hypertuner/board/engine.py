@@ -76,6 +76,13 @@ class Engine(anywidget.AnyWidget):
     .ht-readout .ht-value, .ht-readout .ht-smoothed { font-variant-numeric: tabular-nums; }
     .ht-readout .ht-value { font-weight: 600; margin-left: auto; }
     .ht-readout .ht-smoothed { color: var(--jp-ui-font-color2, #777); }
+    /* The span a drag zooms to, shaded as it goes (the plot spans 38px to 36px from the bottom). */
+    .ht-zoombox { position: absolute; top: 38px; bottom: 36px; z-index: 1; pointer-events: none;
+      background: rgba(66, 133, 244, .15); border-left: 1px solid rgba(66, 133, 244, .7);
+      border-right: 1px solid rgba(66, 133, 244, .7); }
+    .ht-chart.ht-dragging .ht-readout { display: none; }
+    .ht-chart .plotarea_events, .ht-chart g.interaction,
+    .ht-chart g.interaction * { cursor: crosshair !important; }
     /* The engine's title in place of bqplot's: ellipsised, the note under it. */
     .ht-chart.ht-headed text.mainheading { display: none; }
     .ht-head { position: absolute; top: 2px; left: 58px; right: 14px; text-align: center;

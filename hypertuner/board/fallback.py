@@ -5,6 +5,7 @@ Imports neither ipywidgets nor bqplot, so terminal IPython can use it too.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..downsample import minmax
 from .static import (
     CHART_WIDTH,
     STATUS_COLOURS,
+    TIME,
     Line,
     Section,
     StaticChart,
@@ -23,7 +25,7 @@ from .static import (
     summary_text,
 )
 
-__all__ = ["header", "overlay", "picture", "summary"]
+__all__ = ["header", "overlay", "picture", "summary", "text_tables"]
 
 
 def summary(source: Any) -> str:
@@ -91,13 +93,10 @@ def _sections(charts: list[tuple[str, StaticChart]], counts: dict[str, int]) -> 
 
 
 def _counts(keys: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for key in keys:
-        counts[section_of(key)] = counts.get(section_of(key), 0) + 1
-    return counts
+    return Counter(section_of(key) for key in keys)
 
 
-def _texts(source: Any) -> list[TextTable]:
+def text_tables(source: Any) -> list[TextTable]:
     """The text keys' latest values, newest first, as the board's text tables show."""
     tables = []
     for key, kind in source.kinds.items():
@@ -110,7 +109,8 @@ def _texts(source: Any) -> list[TextTable]:
 
 
 def header(source: Any) -> list[tuple[str, str | None]]:
-    """A run's header line as the board shows it: name, status, points, last step, time."""
+    """A run's header line as (text, colour) pieces: its name, its status (in the
+    status's colour), its points, its last step (if it has one) and its duration."""
     status = source.status
     parts: list[tuple[str, str | None]] = [
         (source.name, None),
@@ -134,12 +134,12 @@ def picture(source: Any, budget: int = 2000) -> str:
     for index, key in enumerate(numeric[:PICTURE_CHARTS]):
         series = source[key]
         line, timed = _line(series, source.created, budget, color(index))
-        x_label = "time (s)" if timed else "step"
+        x_label = TIME if timed else "step"
         charts.append((key, StaticChart(key, [line], series.kind, len(series), x_label)))
     title = header(source)
     if len(numeric) > PICTURE_CHARTS:
         title.append((f"the first {PICTURE_CHARTS} of {len(numeric)} charts", None))
-    return render_svg(_sections(charts, _counts(numeric)), title=title, texts=_texts(source))
+    return render_svg(_sections(charts, _counts(numeric)), title=title, texts=text_tables(source))
 
 
 def overlay(
@@ -164,7 +164,7 @@ def overlay(
                 line, timed = _line(run[key], run.created, budget, colour)
                 lines.append(line)
                 total += len(run[key])
-        x_label = "time (s)" if timed else "step"
+        x_label = TIME if timed else "step"
         charts.append((key, StaticChart(key, lines, keys[key], total, x_label)))
     if len(numeric) > PICTURE_CHARTS:
         title = [*title, (f"the first {PICTURE_CHARTS} of {len(numeric)} charts", None)]

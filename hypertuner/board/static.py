@@ -110,7 +110,8 @@ class StaticChart:
     total : int
         Points held before decimation; a caption tells when more than drawn.
     x_label : str
-        Name of the x axis.
+        Name of the x axis; ``TIME`` ("time") marks x as seconds since the run
+        began, ticked as clocks (1:30, 1:02:03).
     """
 
     title: str
@@ -201,6 +202,41 @@ def _ticks(lo: float, hi: float, expand: bool) -> tuple[list[float], list[str]]:
         15,
     )
     return ticks, [_num(t, digits) for t in ticks]
+
+
+#: The x label of charts whose x is seconds since the run began.
+TIME = "time"
+
+#: Round durations (seconds) a time axis steps by, as the board's: 1 s to 12 h.
+_DURATIONS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200)
+
+
+def clock(seconds: float, step: float = 1.0) -> str:
+    """Seconds as a clock reads them: 0:05, 12:30, 1:02:03, 2d 3:00:00 (tenths where
+    ``step``, the ticks' spacing, is under a second)."""
+    if not math.isfinite(seconds):
+        return _num(seconds)
+    digits = min(3, math.ceil(-math.log10(step) - 1e-9)) if step < 1 else 0
+    rest = round(abs(seconds), digits)
+    days, rest = divmod(rest, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
+    secs = f"{rest:0{3 + digits}.{digits}f}" if digits else f"{round(rest):02d}"
+    text = f"{int(hours)}:{int(minutes):02d}:{secs}" if hours or days else f"{int(minutes)}:{secs}"
+    return ("-" if seconds < 0 else "") + (f"{int(days)}d {text}" if days else text)
+
+
+def _time_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """At most six ticks inside [lo, hi] seconds, a round duration apart, as clocks."""
+    rough = (hi - lo) / 5
+    if rough < 1:
+        ticks, _ = _ticks(lo, hi, expand=False)
+    else:
+        days = max(1, round(rough / 86400))
+        step = next((d for d in _DURATIONS if d >= rough), 86400 * days)
+        ticks = [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+    spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    return ticks, [clock(t, spacing) for t in ticks]
 
 
 def _span(lo: float, hi: float) -> tuple[float, float]:
@@ -294,7 +330,10 @@ def _chart(chart: StaticChart, left: float, top: float, w: int, h: int) -> list[
         yticks, ylabels = _ticks(*_span(float(ys.min()), float(ys.max())), expand=True)
         ylo, yhi = yticks[0], yticks[-1]
     xlo, xhi = _span(float(xs.min()), float(xs.max()))
-    xticks, xlabels = _ticks(xlo, xhi, expand=False)
+    if chart.x_label == TIME:
+        xticks, xlabels = _time_ticks(xlo, xhi)
+    else:
+        xticks, xlabels = _ticks(xlo, xhi, expand=False)
     px = _scale(xlo, xhi, x0 + _INSET, x1 - _INSET)
     py = _scale(ylo, yhi, y1 - _INSET, y0 + _INSET)  # SVG y grows downwards
     for tick, label in zip(yticks, ylabels):

@@ -20,6 +20,7 @@ reads a chart's line after bringing it into view (``in_view``), as a person woul
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -351,9 +352,17 @@ def _the_shown(axes: list[Axis], which: str) -> Axis:
 _SI = {"p": 1e-12, "n": 1e-9, "µ": 1e-6, "μ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
 
 
+CLOCK = re.compile(r"^(?:(\d+)d )?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$")
+
+
 def parse_number(text: str) -> float:
-    """A d3-formatted tick label as a float: "1.5k", "500m", "2e−2", "−0.3"."""
+    """A d3-formatted tick label as a float: "1.5k", "500m", "2e−2", "−0.3"; a
+    relative-time label as seconds: "0:05", "1:02:03", "2d 3:00:00"."""
     text = text.strip().replace("\u2212", "-").replace(",", "")
+    clock = CLOCK.match(text)
+    if clock:
+        days, hours, minutes, seconds = (float(part or 0) for part in clock.groups())
+        return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
     scale = 1.0
     if text and text[-1] in _SI:
         text, scale = text[:-1], _SI[text[-1]]

@@ -30,7 +30,15 @@ from pathlib import Path
 
 import lab
 import pytest
-from board_dom import Board, log_spaced, look_at, snapshot, wait_for_board, x_pixel_to_value
+from board_dom import (
+    CLOCK,
+    Board,
+    log_spaced,
+    look_at,
+    snapshot,
+    wait_for_board,
+    x_pixel_to_value,
+)
 
 import hypertuner
 from hypertuner.logger import REDRAW_EVERY
@@ -536,13 +544,16 @@ def test_x_axis_modes_while_training_runs(held):
     held.control("x-axis").select_option("relative")
     board = held.wait_for(
         lambda b: (
-            all(c.x_axis.label == "time (s)" for c in b.charts)
+            all(c.x_axis.label == "time" for c in b.charts)
             and b.chart(LOSS).x_axis.labels != before.labels
         ),
-        "every chart's x axis reads time (s)",
+        "every chart's x axis reads time",
     )
     held.assert_running("relative time")
     held.shot("6_relative_time")
+    # Seconds since the start read as clocks (0:05, 1:02:03), never as "30G" or "1.2k".
+    labels = board.chart(LOSS).x_axis.labels
+    assert labels and all(CLOCK.match(label) for label in labels), labels
     seconds = max(v for v in board.chart(LOSS).x_axis.values() if math.isfinite(v))
     elapsed = time.monotonic() - held.started
     # Ticks are seconds since the logger was made: within the time since Run All.
@@ -576,9 +587,14 @@ def test_zoom_and_reset_while_training_runs(held):
     box = figure.locator("rect.plotarea_events").bounding_box()
     before = held.snapshot()
 
+    def edges(board) -> tuple[float, float]:
+        """The x values at the plot's left and right edges (read off the ticks, however many)."""
+        chart = board.chart(LOSS)
+        return x_pixel_to_value(chart.x_axis, 0), x_pixel_to_value(chart.x_axis, chart.width)
+
     def span_of(board) -> float:
-        values = board.chart(LOSS).x_axis.values()
-        return values[-1] - values[0] if len(values) >= 2 else 0.0
+        low, high = edges(board)
+        return high - low
 
     held.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     for _ in range(4):
@@ -617,9 +633,52 @@ def test_zoom_and_reset_while_training_runs(held):
         "after reset the train/loss line spans the whole plot again",
     )
     held.assert_running("resetting the zoom")
-    span = reset.chart(LOSS).x_axis.values()
-    narrow = zoomed.chart(LOSS).x_axis.values()
-    assert span[-1] - span[0] > narrow[-1] - narrow[0], (span, narrow)
+    assert span_of(reset) > span_of(zoomed), (edges(reset), edges(zoomed))
+
+    # A drag across the plot zooms x to the span dragged over, shaded as it goes.
+    low, high = edges(reset)
+    mid_y = box["y"] + box["height"] * 0.5
+    held.page.mouse.move(box["x"] + box["width"] * 0.25, mid_y)
+    held.page.mouse.down()
+    held.page.mouse.move(box["x"] + box["width"] * 0.5, mid_y, steps=6)
+    shade = figure.locator(".ht-zoombox").bounding_box()
+    assert shade and shade["width"] == pytest.approx(box["width"] * 0.25, abs=3), shade
+    assert figure.locator(".ht-readout:visible").count() == 0, "a readout covers the zoom box"
+    held.shot("6d_box_zoom_dragging", keep_mouse=True)
+    held.page.mouse.up()
+    boxed = held.wait_for(
+        lambda b: (
+            edges(b)[1] - edges(b)[0] < 0.45 * (high - low)
+            and (lambda c: c.raw.points >= 2 and c.raw.max_y - c.raw.min_y >= 0.8 * c.height)(
+                b.chart(LOSS)
+            )
+        ),
+        "the box zoom shows a quarter of train/loss, the curve filling the plot's height",
+    )
+    held.assert_running("a box zoom")
+    left, right = edges(boxed)
+    # From a quarter to half the way along: the start is half way to the end (the
+    # range may have grown while the mouse moved, so the end is not `high / 2`).
+    assert left >= low + 0.2 * (high - low), (low, high, left)
+    assert left - low == pytest.approx((right - low) / 2, rel=0.05), (low, left, right)
+    assert figure.locator(".ht-zoombox").count() == 0
+    held.shot("6e_box_zoomed")
+    # With shift held a drag pans: dragged leftwards, later steps come into view.
+    held.page.keyboard.down("Shift")
+    held.page.mouse.move(box["x"] + box["width"] * 0.6, mid_y)
+    held.page.mouse.down()
+    held.page.mouse.move(box["x"] + box["width"] * 0.4, mid_y, steps=6)
+    held.page.mouse.up()
+    held.page.keyboard.up("Shift")
+    panned = held.wait_for(
+        lambda b: edges(b)[0] > left + 0.1 * (right - left),
+        "a shift-drag pans train/loss to later steps",
+    )
+    moved = edges(panned)
+    assert moved[1] - moved[0] == pytest.approx(right - left, rel=0.05), (moved, left, right)
+    held.page.mouse.move(0, 0)
+    held.control("reset-zoom").click()
+    held.wait_for(lambda b: unzoomed(b.chart(LOSS)), "reset zoom after the box zoom")
 
 
 def test_hover_while_training_runs(held):
@@ -749,7 +808,7 @@ def test_first_boards_render(finished):
         )
         assert "last step 9 ·" in board.header, board.header
     # "loss" was logged without a step: its x is time, and it must not count as a step.
-    assert board.chart("loss").x_axis.label == "time (s)", describe(board)
+    assert board.chart("loss").x_axis.label == "time", describe(board)
     finished.shot("0_second_board", cell=second)
 
 
