@@ -132,8 +132,13 @@ function table(model, state, redraw) {
   ]);
 }
 
+/** Whether JupyterLab shows a dark theme: the best trials then take viridis's bright end. */
+const dark = () => document.body?.dataset.jpThemeLight === "false";
+
 function parallel(model, id) {
-  const { axes = [], lines = [], ramp = [] } = model.get("parallel") || {};
+  const { axes = [], lines = [], ramp: light = [], ramp_dark: night = [] } = model.get("parallel") || {};
+  const shaded = dark() && night.length > 0;
+  const ramp = shaded ? night : light;
   if (!axes.length) return element("div");
   const width = Math.max(360, 110 * axes.length), height = 300, top = 34, bottom = 58, side = 56;
   const plot = height - top - bottom;
@@ -148,7 +153,7 @@ function parallel(model, id) {
     const attrs = {
       points: points.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" "),
       fill: "none",
-      stroke: line.color,
+      stroke: shaded && line.color_dark ? line.color_dark : line.color,
       "stroke-width": line.best ? 3.5 : 2,
       class: "ht-pc-line",
       "data-trial": String(line.number),
@@ -194,6 +199,10 @@ function render({ model, el }) {
   model.on("change:rows change:columns change:objective change:parallel", redraw);
   el.append(element("div", { className: "ht-sweep-views" }, [tableBox, parallelBox]));
   redraw();
+  // A theme switched from the menu recolours the ramp.
+  const theme = new MutationObserver(() => parallelBox.replaceChildren(parallel(model, ramp)));
+  theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
+  return () => theme.disconnect();
 }
 
 export default { render };

@@ -22,7 +22,7 @@ from test_board import RecordingComm
 
 import hypertuner
 from hypertuner.board.board import color
-from hypertuner.tune.view import PRUNED_GREY, RAMP, SweepView, best_so_far
+from hypertuner.tune.view import PRUNED_GREY, RAMP, RAMP_DARK, SweepView, best_so_far
 
 SCRIPT = """
 import math, time
@@ -227,11 +227,14 @@ def test_parallel_coordinates_coloured_by_objective_pruned_grey(ended):
     assert sorted(lines) == list(range(8))
     best = ended.best
     assert lines[best.number]["color"] == RAMP[0] and lines[best.number]["best"]
+    assert lines[best.number]["color_dark"] == RAMP_DARK[0]  # the brightest on black
     worst = max((t for t in ended.trials if t.state == "complete"), key=lambda t: t.value)
     assert lines[worst.number]["color"] == RAMP[-1]
+    assert lines[worst.number]["color_dark"] == RAMP_DARK[-1]
     for trial in ended.trials:
         line = lines[trial.number]
         assert (line["color"] == PRUNED_GREY) == (trial.state == "pruned")
+        assert (line["color_dark"] == PRUNED_GREY) == (trial.state == "pruned")
         assert line["ys"][0] == pytest.approx(RATES.index(trial.params["lr"]) / 3)
         assert line["ys"][2] is not None and 0 <= line["ys"][2] <= 1
     assert parallel["lines"][-1]["number"] == best.number  # drawn last, on top

@@ -51,9 +51,12 @@ STATE_STATUS = {
     "failed": "crashed",
 }
 PRUNED_GREY = "#b0b0b0"
-# Parallel coordinates colour complete trials from the best (dark) to the worst:
-# viridis up to 0.9, whose last yellows would not show on white.
+# Parallel coordinates colour complete trials from the best to the worst, the best
+# the most salient: on white viridis from its darkest up to 0.9 (whose last yellows
+# would not show); on JupyterLab's dark background from its brightest down to 0.33,
+# each at least 3:1 against #111 (the darkest purple reads 1.2:1 there).
 RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#bddf26"]
+RAMP_DARK = ["#fde725", "#8fd744", "#35b779", "#21918c", "#31688e"]
 # At most one update per MIN_GAP s however often the controller calls; the curves
 # of running trials are read at least every ``interval`` s.
 MIN_GAP = 0.2
@@ -485,9 +488,11 @@ class SweepView(VBox):
             ys.append(objective["at"](value) if value is not None else None)
             if trial.state == "complete":
                 goodness = 1.0 if high == low else (trial.value - low) / (high - low)
-                stroke = _ramp(goodness if self._sweep.mode == "max" else 1 - goodness)
+                goodness = goodness if self._sweep.mode == "max" else 1 - goodness
+                stroke, stroke_dark = _ramp(goodness), _ramp(goodness, RAMP_DARK)
             else:
                 stroke = PRUNED_GREY if trial.state == "pruned" else color(trial.number)
+                stroke_dark = stroke
             tip = " ".join(f"{n}={cell_text(flat[n])}" for n in swept if n in flat)
             shown_value = "" if value is None else f" · {format_number(value)}"
             lines.append(
@@ -496,6 +501,7 @@ class SweepView(VBox):
                     "state": trial.state,
                     "ys": ys,
                     "color": stroke,
+                    "color_dark": stroke_dark,
                     "best": best is not None and trial.number == best.number,
                     "title": f"trial {trial.number} {trial.state}{shown_value}\n{tip}",
                 }
@@ -506,6 +512,7 @@ class SweepView(VBox):
             "axes": [{"name": a["name"], "ticks": a["ticks"]} for a in [*axes, objective]],
             "lines": lines,
             "ramp": RAMP,
+            "ramp_dark": RAMP_DARK,
         }
 
     def _header_html(
@@ -679,11 +686,11 @@ def _choices(name: str, options: list[Any]) -> dict[str, Any]:
     return {"name": name, "at": at, "ticks": [[at(o), cell_text(o)] for o in shown]}
 
 
-def _ramp(goodness: float) -> str:
-    """The colour of a complete trial: RAMP[0] for the best, RAMP[-1] for the worst."""
-    where = (1.0 - min(max(goodness, 0.0), 1.0)) * (len(RAMP) - 1)
-    k = min(int(where), len(RAMP) - 2)
-    a, b = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in RAMP[k : k + 2])
+def _ramp(goodness: float, ramp: list[str] = RAMP) -> str:
+    """The colour of a complete trial: ramp[0] for the best, ramp[-1] for the worst."""
+    where = (1.0 - min(max(goodness, 0.0), 1.0)) * (len(ramp) - 1)
+    k = min(int(where), len(ramp) - 2)
+    a, b = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in ramp[k : k + 2])
     mixed = a + (b - a) * (where - k)
     return "#" + "".join(f"{round(v):02x}" for v in mixed)
 

@@ -225,3 +225,31 @@ def cell_until_stopped(page: Page, server, name: str, source: str, stop: str, ru
             time.sleep(0.2)
         else:
             raise AssertionError(f"the cell did not end after {stop} appeared: {runs}")
+
+
+def choose_theme(page: Page, theme: str) -> None:
+    """Switch JupyterLab's theme from its Settings menu and wait until the page wears it."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{theme}$")).click()
+    light = "false" if "Dark" in theme else "true"
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'")
+
+
+def luminance(rgb) -> float:
+    """WCAG's relative luminance of an (r, g, b[, a]) colour in 0-255."""
+
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(thing, background) -> float:
+    """WCAG's contrast ratio of a colour drawn at an opacity over the background."""
+    alpha = thing["opacity"] * (thing["stroke"][3] if len(thing["stroke"]) > 3 else 1)
+    seen = [alpha * c + (1 - alpha) * b for c, b in zip(thing["stroke"], background)]
+    high, low = sorted((luminance(seen), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

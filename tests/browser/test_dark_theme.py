@@ -10,7 +10,6 @@ to the light theme, which the other tests' server shares, pass or fail.
 
 from __future__ import annotations
 
-import re
 import time
 
 import lab
@@ -82,31 +81,6 @@ def colours(seen, kind: str) -> set[tuple]:
     return {tuple(t["stroke"]) for t in seen["things"] if t["what"].startswith(kind)}
 
 
-def luminance(rgb) -> float:
-    def channel(c: float) -> float:
-        c /= 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(thing, background) -> float:
-    """WCAG's contrast ratio of a colour drawn at an opacity over the background."""
-    alpha = thing["opacity"] * (thing["stroke"][3] if len(thing["stroke"]) > 3 else 1)
-    seen = [alpha * c + (1 - alpha) * b for c, b in zip(thing["stroke"], background)]
-    high, low = sorted((luminance(seen), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def choose_theme(page, theme: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{theme}$")).click()
-    light = "false" if "Dark" in theme else "true"
-    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'")
-
-
 def test_the_dark_theme_keeps_lines_and_text_legible(page, lab_server, artifacts_dir):
     cells = [nbformat.v4.new_code_cell(source) for source in (RUNS, BOARD, COMPARE)]
     notebook = nbformat.v4.new_notebook(cells=cells)
@@ -116,7 +90,7 @@ def test_the_dark_theme_keeps_lines_and_text_legible(page, lab_server, artifacts
     lab.collapse_left_sidebar(page)
     lab.run_all(page)
     assert lab.wait_all_done(page, timeout=300) == ["1", "2", "3"]
-    choose_theme(page, "JupyterLab Dark")
+    lab.choose_theme(page, "JupyterLab Dark")
     try:
         for index, what in ((1, "board"), (2, "compare")):
             output = lab.code_cell(page, index).locator(".jp-OutputArea").first
@@ -124,7 +98,7 @@ def test_the_dark_theme_keeps_lines_and_text_legible(page, lab_server, artifacts
             # The theme's change redraws the raw lines: read once they are.
             seen, ratios, worst = read_when_drawn(page, output)
             lab.screenshot(output, artifacts_dir, f"dark_theme_{what}")
-            assert luminance(seen["background"]) < 0.05, seen  # the theme is dark indeed
+            assert lab.luminance(seen["background"]) < 0.05, seen  # the theme is dark indeed
             print(what, ratios, {kind: t["what"] for kind, t in worst.items()})
             # Raw lines stay faint under their smoothed ones, yet visible; solid lines
             # and text are as legible as WCAG asks of graphics and of small text.
@@ -136,7 +110,7 @@ def test_the_dark_theme_keeps_lines_and_text_legible(page, lab_server, artifacts
             assert len(colours(seen, "title")) == 1, seen["things"]
             assert colours(seen, "axis label") == colours(seen, "title"), seen["things"]
     finally:
-        choose_theme(page, "JupyterLab Light")
+        lab.choose_theme(page, "JupyterLab Light")
 
 
 def read_when_drawn(page, output, timeout: float = 20.0):
@@ -153,8 +127,10 @@ def read_when_drawn(page, output, timeout: float = 20.0):
             "text": [t for t in things if t["what"] != "line"],
         }
         if all(kinds.values()) and len(kinds["text"]) > 10:
-            worst = {k: min(ts, key=lambda t: contrast(t, background)) for k, ts in kinds.items()}
-            ratios = {k: round(contrast(t, background), 2) for k, t in worst.items()}
+            worst = {
+                k: min(ts, key=lambda t: lab.contrast(t, background)) for k, ts in kinds.items()
+            }
+            ratios = {k: round(lab.contrast(t, background), 2) for k, t in worst.items()}
             passing = ratios["raw"] >= 1.5 and ratios["line"] >= 3 and ratios["text"] >= 4.5
             if passing or time.monotonic() > deadline:
                 return seen, ratios, worst

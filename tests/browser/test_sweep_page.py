@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -351,6 +352,52 @@ def test_the_ended_sweep(sweep_page):
     assert len(trials) == TRIALS
     assert sweep_page.view().locator("button", has_text="Sweep ended").is_disabled()
     sweep_page.shot("2_ended")
+
+
+BACKGROUND = """() => {
+  const probe = document.createElement("div");
+  probe.style.background = "var(--jp-layout-color0)";
+  document.body.appendChild(probe);
+  const colour = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  return colour;
+}"""
+
+
+def rgb(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[\d.]+", text)[:3]]
+
+
+def test_the_best_trial_stands_out_in_either_theme(sweep_page, page):
+    """The parallel coordinates colour the best trial the most salient: viridis's darkest
+    on white, its brightest on JupyterLab's dark background, where every complete
+    trial's line still reads at 3:1 or more (WCAG's ratio for graphics)."""
+
+    def best_stroke(state: dict) -> str | None:
+        best = [r["number"] for r in state["rows"] if r["best"]]
+        strokes = [line["stroke"] for line in state["lines"] if line["number"] in best]
+        return strokes[0] if strokes else None
+
+    light = best_stroke(sweep_page.read())
+    assert light == "rgb(68, 1, 84)", light  # RAMP[0], #440154
+    lab.choose_theme(page, "JupyterLab Dark")
+    try:
+        dark = sweep_page.wait_for(
+            lambda s: best_stroke(s) == "rgb(253, 231, 37)",  # RAMP_DARK[0], #fde725
+            "the best trial's line takes viridis's brightest in the dark theme",
+        )
+        background = rgb(page.evaluate(BACKGROUND))
+        assert lab.luminance(background) < 0.05, background
+        complete = [line for line in dark["lines"] if line["state"] == "complete"]
+        ratios = {
+            line["number"]: lab.contrast({"stroke": rgb(line["stroke"]), "opacity": 1}, background)
+            for line in complete
+        }
+        assert len(complete) >= 2 and min(ratios.values()) >= 3.0, ratios
+        sweep_page.shot("3_dark")
+    finally:
+        lab.choose_theme(page, "JupyterLab Light")
+    sweep_page.wait_for(lambda s: best_stroke(s) == light, "the light ramp is back")
 
 
 def test_no_errors_anywhere(sweep_page, page):
