@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-__all__ = ["cell_id", "in_notebook", "ipython"]
+__all__ = ["cell_id", "in_notebook", "ipython", "kernel_pid"]
 
 
 def ipython() -> Any:
-    """The running IPython shell, or None; never imports IPython itself."""
+    """The running IPython shell, or None; never imports IPython itself.
+
+    None too in a process forked from a kernel (a DataLoader worker, a fork-started
+    pool): its copy of the kernel's sockets must not be used, and the kernel's
+    session would refuse to send from there anyway.
+    """
     module = sys.modules.get("IPython")
     if module is None:
         return None
     try:
-        return module.get_ipython()
+        shell = module.get_ipython()
     except Exception:  # noqa: BLE001 - a half-initialised IPython is not a notebook
         return None
+    if kernel_pid(shell) not in (None, os.getpid()):
+        return None
+    return shell
+
+
+def kernel_pid(shell: Any) -> int | None:
+    """The process id of the kernel ``shell`` belongs to (its session's), or None."""
+    pid = getattr(getattr(getattr(shell, "kernel", None), "session", None), "pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 def in_notebook() -> bool:

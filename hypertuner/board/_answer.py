@@ -28,6 +28,7 @@ reloaded page shows the board when the cell ends, as before.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import warnings
@@ -52,6 +53,7 @@ class _Answerer:
     def __init__(self, shell: Any, kernel: Any, feed: Any) -> None:
         self.shell = shell
         self.kernel = kernel
+        self.pid = os.getpid()  # a forked child's copy never reads the parent's socket
         self.feed = feed  # ipykernel's pair of sockets: shell-channel thread -> main
         self.later: list[Any] = []  # messages for the kernel once the cell ends
         self.lock = threading.Lock()  # one reader of the socket at a time
@@ -214,15 +216,15 @@ def _get() -> _Answerer | None:
 def answer() -> int:
     """Handle the widget messages waiting for the kernel; returns how many were read.
 
-    Does nothing off the main thread, outside an ipykernel 7 kernel, or after it
-    once failed (it then warns once: a reloaded page shows the board when the cell
-    ends).
+    Does nothing off the main thread, outside an ipykernel 7 kernel, in a child
+    forked from the kernel, or after it once failed (it then warns once: a reloaded
+    page shows the board when the cell ends).
     """
     global _unavailable
     if threading.current_thread() is not threading.main_thread():
         return 0
     answerer = _get()
-    if answerer is None:
+    if answerer is None or answerer.pid != os.getpid():
         return 0
     try:
         return answerer.answer()
@@ -238,7 +240,7 @@ def answer_in_background(chore: tuple[str, Callable[[], Any]] | None = None) -> 
     once registered however often given) after each look, every PERIOD seconds;
     returns whether that could be set up."""
     answerer = _get()
-    if answerer is None:
+    if answerer is None or answerer.pid != os.getpid():
         return False
     answerer.background(chore)
     return True
