@@ -85,8 +85,19 @@ def wait_kernel_ready(page: Page, deadline: float, settle: float = 0.3) -> None:
 
 def run_all(page: Page) -> None:
     """Run All Cells through the Run menu (its command is runmenu:run-all)."""
+    _run_menu(page, "runmenu:run-all")
+
+
+def run_cell(page: Page, index: int, below: bool = False) -> None:
+    """Select code cell ``index`` and run it (with the cells below it when ``below``)
+    through the Run menu, as a person does."""
+    code_cell(page, index).locator(".jp-InputArea-editor").click()
+    _run_menu(page, "notebook:run-all-below" if below else "notebook:run-cell")
+
+
+def _run_menu(page: Page, command: str) -> None:
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).click()
-    item = page.locator(".lm-Menu-item[data-command='runmenu:run-all']")
+    item = page.locator(f".lm-Menu-item[data-command='{command}']")
     item.wait_for(state="visible")
     item.click()
     page.locator(".lm-Menu").first.wait_for(state="hidden")

@@ -112,3 +112,58 @@ def test_the_board_is_not_rebuilt_when_a_cell_ends_only_its_saved_picture_at_clo
     assert re.search(r"\bfinished\b", text) and re.search(r"\bloss\s+300\b", text), text
     assert "<svg" in "".join(output["data"]["image/svg+xml"])
     lab.screenshot(lab.code_cell(page, 0), artifacts_dir, "board-kept")
+
+
+def test_a_page_reloaded_between_cells_gets_the_board_back_and_the_next_cell_draws_on_it(
+    page, lab_server, artifacts_dir
+):
+    """Reloaded while the kernel is idle, the page rebuilds the board from the kernel's
+    widget state; the next cell's points join its lines, none lost or doubled."""
+    root = lab_server.root_dir
+    go = ("go-reload-1", "go-reload-2")
+    for path in go:
+        (root / path).unlink(missing_ok=True)
+    cells = [
+        FIRST.replace('name="kept"', 'name="reloaded"'),
+        MORE.format(go=go[0], start=100, end=300),
+        LAST.format(go=go[1]),
+    ]
+    name = "board_reloaded.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, root / name)
+    lab.open_notebook(page, lab_server.url, name)
+    lab.collapse_left_sidebar(page)
+    try:
+        lab.run_cell(page, 0)
+        page.wait_for_function(  # the first cell alone has run: the kernel is idle
+            "(s) => /\\[\\d+\\]/.test(document.querySelectorAll(s)[0]?.textContent)",
+            arg=lab.PROMPT,
+            timeout=120_000,
+        )
+        wait_header(page, "100 points")
+        lab.save_and_reload(page)
+        wait_header(page, "100 points")  # rebuilt from the kernel, not a picture
+        lab.collapse_left_sidebar(page)
+        lab.run_cell(page, 1, below=True)
+        (root / go[0]).touch()
+        lab.wait_running(page, 2, timeout=120)  # the second cell has ended
+        wait_header(page, "300 points")
+        board = lab.code_cell(page, 0).locator(".ht-board")
+        assert board.count() == 1
+        look_at(board.locator(".ht-chart").first)
+        wait_for_board(
+            page,
+            board,
+            lambda s: (
+                [c.key for c in s.charts] == ["loss"]
+                and s.charts[0].raw.points == 300  # steps 0-299, each once
+            ),
+            "the reloaded board's chart drawn with all 300 points",
+            lambda s: [(c.title, c.raw.points) for c in s.charts if c.marks],
+        )
+        lab.screenshot(lab.code_cell(page, 0), artifacts_dir, "board-reloaded")
+    finally:
+        (root / go[1]).touch()
+    lab.wait_all_done(page)
+    wait_header(page, "finished")
