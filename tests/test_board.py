@@ -698,6 +698,45 @@ def test_a_front_end_that_keeps_lines_whole_gets_only_the_change_at_the_end(comm
     assert "finished" in board._header.value
 
 
+def test_the_end_sends_the_charts_in_view_and_the_others_when_a_view_comes_near(comms):
+    """A front end keeping lines whole that looks at two charts of 100 gets theirs at
+    the close, not the 98 the byte budget held back (at 500 keys that was 19 MB in
+    one message); scrolled to another chart afterwards, with no tick ever to come, it
+    gets that one at once, and spliced in the order sent it equals a new view's."""
+    from hypertuner.board import board as board_module_board
+
+    clock = Clock()
+    logger = hypertuner.Logger(display=False, clock=clock, timer=clock, flush_every=3600)
+    names = [f"k{i:03d}" for i in range(100)]
+    logger.log(dict.fromkeys(names, 0.0), 0)
+    board = board_for(logger)
+    board.engine.whole_kept = True
+    board.engine.wanted = [0, 1]
+    budget = board_module_board.BYTES_PER_REDRAW
+    for step in range(1, 4000):
+        clock.now += 0.01
+        logger.log({name: float(step % 97) + i for i, name in enumerate(names)}, step)
+    assert any(chart.drawn[0] < 4000 for chart in board._charts.values())  # held back
+    before = len(data_updates(board))
+    logger.close()
+    ((data, buffers),) = data_updates(board)[before:]
+    assert sorted(unpacked(data, buffers)) == ["0/0", "1/0"]
+    assert sum(memoryview(b).nbytes for b in buffers) < budget
+
+    board.engine.wanted = [90, 91]  # scrolled down, the run closed
+    ((data, buffers),) = data_updates(board)[before + 1 :]
+    assert sorted(unpacked(data, buffers)) == ["90/0", "91/0"]
+    held = {}
+    for data, buffers in data_updates(board):
+        for where, line in unpacked(data, buffers).items():
+            held[where] = spliced(held.get(where), line)
+    whole = whole_state(board)
+    for where in ("0/0", "1/0", "90/0", "91/0"):
+        assert whole[where]["total"] == 4000
+        for name in ("x", "y", "mx", "ms", "mc", "t", "mt"):
+            np.testing.assert_array_equal(held[where][name], whole[where][name], where + name)
+
+
 def test_a_board_failing_after_a_cell_warns_and_the_others_go_on(comms, monkeypatch):
     import types
 

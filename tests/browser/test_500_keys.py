@@ -129,3 +129,29 @@ def test_a_page_reloaded_while_the_cell_runs_gets_the_big_board_back(big):
 
 def last_step(board) -> int:
     return int(board.header.split("last step ")[1].split(" ")[0].replace(",", ""))
+
+
+def points_of(chart) -> int:
+    """The point count of a built chart's note ("key  ·  12,345 pts, 1,100 drawn")."""
+    return int(chart.title.split("  ·  ")[1].split(" pts")[0].replace(",", ""))
+
+
+def test_after_the_cell_ends_a_chart_scrolled_to_gets_every_point(big, lab_server):
+    """The cell's end sends the charts in view, not all 500 (what the byte budget held
+    back of the others was tens of megabytes); one scrolled to afterwards, never near
+    a view before, is sent then, whole to the last step."""
+    (lab_server.root_dir / STOP).touch()
+    board = big.wait_for(lambda b: "finished" in b.header, "the header says finished", 120)
+    points = last_step(board) + 1  # every key at every step from 0
+    far = 375  # never scrolled to, filtered to or reloaded near
+    big.board().locator(f".ht-chart.ht-i-{far}").scroll_into_view_if_needed()
+    board = big.wait_for(
+        lambda b: (
+            b.charts[far].in_view
+            and not b.charts[far].placeholder
+            and drawn_in_view(b)
+            and points_of(b.charts[far]) == points
+        ),
+        f"{KEYS[far]}, scrolled to after the end, holds all {points:,} points",
+    )
+    assert board.charts[far].key == KEYS[far]
