@@ -503,8 +503,8 @@ class Board(VBox):
         whole board is 18 MB, and what the byte budget held back of the far charts
         in a 30 s training was 19 MB, one message the page read before the prompt."""
         with self._lock:
-            if self._engine.whole_kept:
-                return self._redraw(False, budget=np.inf, far=False)
+            if self._engine.whole_kept:  # a comparison's follower sends its own
+                return self._redraw(False, budget=np.inf, far=not self._single)
             self._add_charts()
             self._build(list(self._charts.values())[:EAGER])  # no browser asks for them
             changed = self._rev != self._whole_rev or any(
@@ -593,12 +593,12 @@ class Board(VBox):
         and send what their lines lack (the last far redraw's may be old, and a cell's
         end sends none of the far ones): now and whole, however many bytes, for there
         may be no next tick (the cell ended, the run is closed); a view asks only for
-        the few dozen charts near it."""
+        the few dozen charts near it. A comparison's follower sends its lines itself."""
         with self._lock:
             self._charts_at = -np.inf
             charts = list(self._charts.values())
             self._build([charts[i] for i in self._engine.wanted if 0 <= i < len(charts)])
-            if self._charts and self._engine.wanted:
+            if self._single and self._charts and self._engine.wanted:
                 self._redraw(False, budget=np.inf, far=False, fresh=False)
 
     def _grid_class(self, section: str) -> str:

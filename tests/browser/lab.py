@@ -46,6 +46,18 @@ def open_notebook(page: Page, base_url: str, name: str, timeout: float = 90.0) -
     wait_kernel_ready(page, deadline)
 
 
+def open_cells(page: Page, server, name: str, sources: list[str]) -> None:
+    """Write a notebook ``name`` of these code cells in the server's root, open it and
+    make room for it (the left sidebar collapsed); nothing runs yet."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, server.root_dir / name)
+    open_notebook(page, server.url, name)
+    collapse_left_sidebar(page)
+
+
 def collapse_left_sidebar(page: Page) -> None:
     """Close the file browser (``?reset`` opens it), so notebook outputs get the width."""
     current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
@@ -210,17 +222,12 @@ def cell_until_stopped(page: Page, server, name: str, source: str, stop: str, ru
     the file ``stop`` appears in the server's root, which happens on leaving the block,
     pass or fail. Leaving waits until the runs whose name starts with ``run`` are
     finished on disk: the prompt of a page reloaded meanwhile may never say so."""
-    import nbformat
 
     import hypertuner
 
     root = server.root_dir
     (root / stop).unlink(missing_ok=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / name)
-    open_notebook(page, server.url, name)
-    collapse_left_sidebar(page)
+    open_cells(page, server, name, [source])
     run_all(page)
     wait_running(page, 0, timeout=120)
     try:

@@ -15,7 +15,6 @@ import json
 import re
 
 import lab
-import nbformat
 import pytest
 from board_dom import look_at, wait_for_board
 
@@ -70,11 +69,7 @@ def test_the_board_is_not_rebuilt_when_a_cell_ends_only_its_saved_picture_at_clo
         MORE.format(go=GO[0], start=100, end=300),
         LAST.format(go=GO[1]),
     ]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
+    lab.open_cells(page, lab_server, NAME, cells)
     try:
         lab.run_all(page)
         lab.wait_running(page, 1, timeout=120)  # the first cell has ended
@@ -129,11 +124,7 @@ def test_a_page_reloaded_between_cells_gets_the_board_back_and_the_next_cell_dra
         LAST.format(go=go[1]),
     ]
     name = "board_reloaded.ipynb"
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / name)
-    lab.open_notebook(page, lab_server.url, name)
-    lab.collapse_left_sidebar(page)
+    lab.open_cells(page, lab_server, name, cells)
     try:
         lab.run_cell(page, 0)
         page.wait_for_function(  # the first cell alone has run: the kernel is idle

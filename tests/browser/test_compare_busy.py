@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import lab
-import nbformat
 import pytest
 from board_dom import look_at
 from test_compare_page import _READ_VIEW, chart
@@ -44,13 +43,7 @@ def test_ticking_a_run_not_held_draws_it_while_another_cell_sleeps(page, lab_ser
     assert oldest not in names[-HELD:] and oldest not in names[-OVERLAID:]
 
     (root / STOP).unlink(missing_ok=True)
-    notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(VIEW), nbformat.v4.new_code_cell(BUSY)]
-    )
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
+    lab.open_cells(page, lab_server, NAME, [VIEW, BUSY])
     lab.run_all(page)
     try:
         lab.wait_running(page, 1, timeout=120)

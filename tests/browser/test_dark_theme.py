@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 import lab
-import nbformat
 import pytest
 from board_dom import look_at
 
@@ -82,12 +81,7 @@ def colours(seen, kind: str) -> set[tuple]:
 
 
 def test_the_dark_theme_keeps_lines_and_text_legible(page, lab_server, artifacts_dir):
-    cells = [nbformat.v4.new_code_cell(source) for source in (RUNS, BOARD, COMPARE)]
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, lab_server.root_dir / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
+    lab.open_cells(page, lab_server, NAME, [RUNS, BOARD, COMPARE])
     lab.run_all(page)
     assert lab.wait_all_done(page, timeout=300) == ["1", "2", "3"]
     lab.choose_theme(page, "JupyterLab Dark")

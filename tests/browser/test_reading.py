@@ -12,7 +12,6 @@ gets.
 from __future__ import annotations
 
 import lab
-import nbformat
 import pytest
 from board_dom import look_at, snapshot, wait_for_board
 
@@ -72,11 +71,7 @@ class Reading:
 
 @pytest.fixture(scope="module")
 def reading(page, lab_server, artifacts_dir) -> Reading:
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, lab_server.root_dir / NAME)
-    lab.open_notebook(page, lab_server.url, NAME)
-    lab.collapse_left_sidebar(page)
+    lab.open_cells(page, lab_server, NAME, [CELL])
     lab.run_all(page)
     lab.wait_all_done(page, timeout=300)
     run = Reading(page, artifacts_dir)
