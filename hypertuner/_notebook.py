@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["cell_id", "in_notebook", "ipython", "kernel_pid"]
+__all__ = ["cell_id", "in_notebook", "ipython"]
 
 
 def ipython() -> Any:
@@ -23,12 +23,12 @@ def ipython() -> Any:
         shell = module.get_ipython()
     except Exception:  # noqa: BLE001 - a half-initialised IPython is not a notebook
         return None
-    if kernel_pid(shell) not in (None, os.getpid()):
+    if _kernel_pid(shell) not in (None, os.getpid()):
         return None
     return shell
 
 
-def kernel_pid(shell: Any) -> int | None:
+def _kernel_pid(shell: Any) -> int | None:
     """The process id of the kernel ``shell`` belongs to (its session's), or None."""
     pid = getattr(getattr(getattr(shell, "kernel", None), "session", None), "pid", None)
     return pid if isinstance(pid, int) else None

@@ -186,7 +186,7 @@ let views = 0; // names each view's colour ramp: SVG ids are page-wide
 
 function render({ model, el }) {
   const state = { sort: "number", descending: false, asked: new Set() };
-  const ramp = `ht-ramp-${++views}`;
+  const gradient = `ht-ramp-${++views}`;
   const tableBox = element("div", { className: "ht-trials-box" });
   const parallelBox = element("div", { className: "ht-parallel-box" });
   function redraw() {
@@ -194,13 +194,14 @@ function render({ model, el }) {
     const running = new Set((model.get("rows") || []).filter((r) => r.stoppable).map((r) => r.number));
     for (const number of state.asked) if (!running.has(number)) state.asked.delete(number);
     tableBox.replaceChildren(table(model, state, redraw));
-    parallelBox.replaceChildren(parallel(model, ramp));
+    drawParallel();
   }
+  const drawParallel = () => parallelBox.replaceChildren(parallel(model, gradient));
   model.on("change:rows change:columns change:objective change:parallel", redraw);
   el.append(element("div", { className: "ht-sweep-views" }, [tableBox, parallelBox]));
   redraw();
   // A theme switched from the menu recolours the ramp.
-  const theme = new MutationObserver(() => parallelBox.replaceChildren(parallel(model, ramp)));
+  const theme = new MutationObserver(drawParallel);
   theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
   return () => theme.disconnect();
 }

@@ -203,9 +203,12 @@ def _find() -> _Answerer | None:
 
 
 def _get() -> _Answerer | None:
+    """The kernel's answerer; None where there is none, and in a forked child."""
     global _answerer, _unavailable
     if _unavailable:
         return None
+    if _answerer is not None and _answerer.pid != os.getpid():
+        return None  # the parent's, copied at the fork: its socket is not ours
     if _answerer is None:
         _answerer = _find()
         if _answerer is None:
@@ -224,7 +227,7 @@ def answer() -> int:
     if threading.current_thread() is not threading.main_thread():
         return 0
     answerer = _get()
-    if answerer is None or answerer.pid != os.getpid():
+    if answerer is None:
         return 0
     try:
         return answerer.answer()
@@ -240,7 +243,7 @@ def answer_in_background(chore: tuple[str, Callable[[], Any]] | None = None) -> 
     once registered however often given) after each look, every PERIOD seconds;
     returns whether that could be set up."""
     answerer = _get()
-    if answerer is None or answerer.pid != os.getpid():
+    if answerer is None:
         return False
     answerer.background(chore)
     return True
